@@ -1,0 +1,1 @@
+"""The Discord desk: !payload, approval buttons and account commands (see issue 4)."""

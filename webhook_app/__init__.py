@@ -1,0 +1,1 @@
+"""TradingView alerts to exchange orders: intake → plan → execution, behind an aiohttp shell."""

@@ -1,0 +1,67 @@
+"""Command line: `python -m webhook_app serve | demo | send ROUTE FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from dotenv import dotenv_values
+
+from .config import load_settings
+from .errors import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m webhook_app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the webhook server (reads .env)")
+    demo = sub.add_parser("demo", help="run the paper-exchange demo in a temporary data dir")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    send = sub.add_parser("send", help="post an alert like TradingView and print the answer")
+    send.add_argument("route", help="order, study, fmz, signal, ib, or a /path")
+    send.add_argument(
+        "source",
+        help="a file, '-' for stdin, or an alertmodel.txt example such as strategy-multi-tp:entry",
+    )
+    send.add_argument("--url", default=None, help="server base URL (default http://127.0.0.1:PORT)")
+    send.add_argument(
+        "--wait", type=float, default=2.5, help="seconds to wait for the outcome (0-2.5)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            from .web.app import run
+
+            run(load_settings())
+            return 0
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(keep=args.keep)
+        from . import send
+
+        # A client needs no server configuration: only where to post, and the passphrase that
+        # replaces the templates' visible placeholder.
+        env = {**dotenv_values(".env"), **os.environ}
+        base = args.url or f"http://127.0.0.1:{env.get('PORT') or 8080}"
+        return send.main(
+            args.route,
+            args.source,
+            base_url=base,
+            wait=args.wait or None,
+            passphrase=env.get("WEBHOOK_PASSPHRASE") or None,
+        )
+    except ConfigError as e:
+        logging.basicConfig()
+        print(f"configuration error: {e.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

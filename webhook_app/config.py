@@ -1,0 +1,300 @@
+"""Settings: read once from the environment (.env) and the accounts file into frozen objects."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT = "Testing"
+PAPER = "paper"
+KNOWN_EXCHANGES = frozenset({PAPER})
+
+
+class Secret:
+    """A secret string: masked in repr/str, compared in constant time, revealed on purpose only."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def matches(self, candidate: object) -> bool:
+        # Always run one constant-time comparison, whatever the candidate's type.
+        given = candidate if isinstance(candidate, str) else ""
+        same = hmac.compare_digest(given.encode(), self._value.encode())
+        return same and isinstance(candidate, str)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(("Secret", len(self._value)))
+
+
+@dataclass(frozen=True)
+class Account:
+    """One trading account (the seed's subaccount). Keys are referenced by env var *name*."""
+
+    name: str
+    exchange: str = PAPER
+    risk_pct: Decimal = Decimal("1")
+    max_leverage: Decimal = Decimal("10")
+    max_notional: Decimal | None = None
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    api_password_env: str | None = None
+    symbols: frozenset[str] | None = None  # allowlist; None accepts any ticker the venue knows
+    balance: Decimal = Decimal("10000")  # starting balance of a paper account
+    currency: str = "USDT"
+    taker_fee: Decimal = Decimal("0.0005")
+    maker_fee: Decimal = Decimal("0.0002")
+
+
+@dataclass(frozen=True)
+class Settings:
+    passphrase: Secret
+    host: str = "0.0.0.0"  # noqa: S104 - TradingView must reach the server from outside
+    port: int = 8080
+    data_dir: Path = Path("data")
+    api_token: Secret | None = None
+    paper_latency_ms: float = 0.0
+    accounts: Mapping[str, Account] = field(default_factory=lambda: MappingProxyType({}))
+    default_account: str = DEFAULT_ACCOUNT
+    tickers: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    dedupe_window_s: float = 600.0
+    resume_max_age_s: float = 60.0
+    journal_sync: str = "full"
+    max_body_bytes: int = 16 * 1024
+    accounts_file: Path | None = None
+
+    def account(self, name: str | None) -> Account | None:
+        return self.accounts.get(name or self.default_account)
+
+    def secrets(self) -> list[str]:
+        """Every secret value this process knows, for redaction."""
+        values = [self.passphrase.reveal()]
+        if self.api_token:
+            values.append(self.api_token.reveal())
+        for acc in self.accounts.values():
+            for env_name in (acc.api_key_env, acc.api_secret_env, acc.api_password_env):
+                if env_name and os.environ.get(env_name):
+                    values.append(os.environ[env_name])
+        return [v for v in values if v]
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, env_file: str | None = ".env"
+) -> Settings:
+    """Build Settings from `env` (default: .env overlaid by the process environment)."""
+    if env is None:
+        merged: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ)
+        env = merged
+    reader = _EnvReader(env)
+    passphrase = reader.required_secret("WEBHOOK_PASSPHRASE")
+    if len(passphrase.reveal()) < 12:
+        logger.warning("WEBHOOK_PASSPHRASE is shorter than 12 characters; use a long random one")
+    paper_balance = reader.decimal("PAPER_BALANCE", Decimal("10000"), minimum=Decimal(0))
+    accounts_path = reader.path("ACCOUNTS_FILE", None)
+    if accounts_path is None and "ACCOUNTS_FILE" not in env and Path("accounts.toml").is_file():
+        accounts_path = Path("accounts.toml")
+    if accounts_path is not None:
+        accounts, default, tickers = load_accounts_file(accounts_path, paper_balance)
+    else:
+        accounts = {DEFAULT_ACCOUNT: Account(name=DEFAULT_ACCOUNT, balance=paper_balance)}
+        default, tickers = DEFAULT_ACCOUNT, {}
+    return Settings(
+        passphrase=passphrase,
+        host=env.get("HOST") or "0.0.0.0",  # noqa: S104
+        port=reader.integer("PORT", 8080, 0, 65535),
+        data_dir=reader.path("DATA_DIR", Path("data")) or Path("data"),
+        api_token=reader.optional_secret("API_TOKEN"),
+        paper_latency_ms=float(reader.decimal("PAPER_LATENCY_MS", Decimal(0), minimum=Decimal(0))),
+        accounts=MappingProxyType(accounts),
+        default_account=default,
+        tickers=MappingProxyType({k: MappingProxyType(v) for k, v in tickers.items()}),
+        dedupe_window_s=float(reader.decimal("DEDUPE_WINDOW", Decimal(600), minimum=Decimal(0))),
+        resume_max_age_s=float(reader.decimal("RESUME_MAX_AGE", Decimal(60), minimum=Decimal(0))),
+        journal_sync=reader.choice("JOURNAL_SYNC", "full", ("full", "normal")),
+        accounts_file=accounts_path,
+    )
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def _get(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    def required_secret(self, name: str) -> Secret:
+        value = self._get(name)
+        if value is None:
+            raise ConfigError(f"{name} is required: set it in .env or the environment")
+        return Secret(value)
+
+    def optional_secret(self, name: str) -> Secret | None:
+        value = self._get(name)
+        return Secret(value) if value else None
+
+    def decimal(self, name: str, default: Decimal, minimum: Decimal | None = None) -> Decimal:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        try:
+            value = Decimal(raw.replace("_", "").replace(",", ""))
+        except InvalidOperation:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if not value.is_finite() or (minimum is not None and value < minimum):
+            raise ConfigError(f"{name} must be a finite number >= {minimum}, got {raw!r}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ConfigError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
+        return int(raw)
+
+    def path(self, name: str, default: Path | None) -> Path | None:
+        raw = self._get(name)
+        return Path(raw).expanduser() if raw else default
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        raw = (self._get(name) or default).lower()
+        if raw not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+        return raw
+
+
+_ACCOUNT_KEYS = {
+    "exchange",
+    "risk_pct",
+    "max_leverage",
+    "max_notional",
+    "api_key_env",
+    "api_secret_env",
+    "api_password_env",
+    "symbols",
+    "balance",
+    "currency",
+    "taker_fee",
+    "maker_fee",
+}
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def load_accounts_file(
+    path: Path, paper_balance: Decimal
+) -> tuple[dict[str, Account], str, dict[str, dict[str, str]]]:
+    """Read accounts and the ticker map from a TOML (or JSON) file; fail naming the bad entry."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except OSError as e:
+        raise ConfigError(f"ACCOUNTS_FILE {path}: cannot read it ({e.strerror})") from None
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"ACCOUNTS_FILE {path}: not valid: {e}") from None
+    raw_accounts = data.get("accounts")
+    if not isinstance(raw_accounts, dict) or not raw_accounts:
+        raise ConfigError(f"ACCOUNTS_FILE {path}: needs an [accounts.NAME] table")
+    accounts = {
+        name: _parse_account(path, name, spec, paper_balance) for name, spec in raw_accounts.items()
+    }
+    default = data.get("default", next(iter(accounts)))
+    if default not in accounts:
+        raise ConfigError(f"ACCOUNTS_FILE {path}: default account {default!r} is not defined")
+    tickers = _parse_tickers(path, data.get("tickers", {}))
+    return accounts, default, tickers
+
+
+def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> Account:
+    where = f"ACCOUNTS_FILE {path}: accounts.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(spec) - _ACCOUNT_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    exchange = str(spec.get("exchange", PAPER)).lower()
+    if exchange not in KNOWN_EXCHANGES:
+        raise ConfigError(f"{where}.exchange: {exchange!r} is not supported")
+    kw: dict[str, Any] = {"name": name, "exchange": exchange}
+    for key, low, high in (
+        ("risk_pct", Decimal("0.01"), Decimal(100)),
+        ("max_leverage", Decimal("0.01"), Decimal(200)),
+        ("max_notional", Decimal("0.000001"), None),
+        ("balance", Decimal(0), None),
+        ("taker_fee", Decimal(0), Decimal("0.1")),
+        ("maker_fee", Decimal(0), Decimal("0.1")),
+    ):
+        if key in spec:
+            kw[key] = _bounded_decimal(f"{where}.{key}", spec[key], low, high)
+    kw.setdefault("balance", paper_balance)
+    for key in ("api_key_env", "api_secret_env", "api_password_env"):
+        if key in spec:
+            value = spec[key]
+            if not isinstance(value, str) or not _ENV_NAME.match(value):
+                raise ConfigError(f"{where}.{key} must be an environment variable NAME, not a key")
+            kw[key] = value
+    if "symbols" in spec:
+        symbols = spec["symbols"]
+        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+            raise ConfigError(f"{where}.symbols must be a list of tickers")
+        kw["symbols"] = frozenset(symbols)
+    if "currency" in spec:
+        kw["currency"] = str(spec["currency"]).upper()
+    return Account(**kw)
+
+
+def _bounded_decimal(where: str, raw: Any, low: Decimal, high: Decimal | None) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ConfigError(f"{where} must be a number")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ConfigError(f"{where} must be a number, got {raw!r}") from None
+    if not value.is_finite() or value < low or (high is not None and value > high):
+        limit = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{where} must be {limit}, got {raw!r}")
+    return value
+
+
+def _parse_tickers(path: Path, raw: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"ACCOUNTS_FILE {path}: tickers must be a table of exchanges")
+    out: dict[str, dict[str, str]] = {}
+    for exchange, mapping in raw.items():
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise ConfigError(f"ACCOUNTS_FILE {path}: tickers.{exchange} must map ticker = symbol")
+        out[exchange.lower()] = dict(mapping)
+    return out

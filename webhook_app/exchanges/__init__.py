@@ -1,0 +1,1 @@
+"""Venue adapters behind one Exchange interface; only adapters import an SDK."""

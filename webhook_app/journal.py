@@ -1,0 +1,364 @@
+"""The durable journal: every accepted alert, its plan and each order, written before it is sent."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .storage import SqliteWorker
+
+# Alert statuses. "Final" ones never change again.
+ACCEPTED, EXECUTING, EXECUTED = "accepted", "executing", "executed"
+FAILED, REJECTED, IGNORED, NEEDS_REVIEW = "failed", "rejected", "ignored", "needs_review"
+FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW})
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    received_at REAL NOT NULL,
+    route TEXT NOT NULL,
+    source TEXT NOT NULL,
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    plan TEXT,
+    message TEXT NOT NULL DEFAULT '',
+    warnings TEXT NOT NULL DEFAULT '[]',
+    flags TEXT NOT NULL DEFAULT '[]',
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_idem ON alerts(idem_key, received_at);
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
+CREATE TABLE IF NOT EXISTS orders(
+    client_id TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    role TEXT NOT NULL,
+    side TEXT NOT NULL,
+    type TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    price TEXT,
+    trigger_price TEXT,
+    reduce_only INTEGER NOT NULL,
+    phase INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    exchange_id TEXT,
+    filled TEXT,
+    average TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_alert ON orders(alert_id, seq);
+CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+"""
+
+# Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
+PLANNED, SENT, ARMED, SKIPPED, UNKNOWN = "planned", "sent", "armed", "skipped", "unknown"
+ORDER_COLUMNS = (
+    "status",
+    "exchange_id",
+    "filled",
+    "average",
+    "error",
+    "amount",
+    "trigger_price",
+    "price",
+)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: str
+    seq: int
+    received_at: float
+    route: str
+    source: str
+    account: str
+    symbol: str
+    status: str
+    body: str
+    alert: dict[str, Any]
+    plan: dict[str, Any] | None
+    message: str
+    warnings: list[str]
+    flags: list[str]
+    updated_at: float
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    id: str
+    route: str
+    source: str
+    account: str
+    symbol: str
+    idem_key: str
+    status: str
+    body: str
+    alert: dict[str, Any]
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+class Journal:
+    def __init__(
+        self, data_dir: Path, *, synchronous: str = "full", clock: Callable[[], float] = time.time
+    ) -> None:
+        self.worker = SqliteWorker(
+            data_dir / "journal.sqlite3",
+            synchronous=synchronous,
+            setup=lambda conn: conn.executescript(SCHEMA),
+        )
+        self.clock = clock
+
+    async def start(self) -> None:
+        await self.worker.start()
+
+    async def close(self) -> None:
+        await self.worker.close()
+
+    async def record_alert(self, new: NewAlert, dedupe_window_s: float) -> tuple[AlertRow, bool]:
+        """Insert the alert unless the same key arrived within the window.
+
+        Returns (row, True) for a new alert, or (the first delivery's row, False) for a repeat.
+        The look-up and the insert run in one transaction, so concurrent repeats insert once.
+        """
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> tuple[AlertRow, bool]:
+            first = conn.execute(
+                "SELECT * FROM alerts WHERE idem_key=? AND received_at>=? ORDER BY seq LIMIT 1",
+                (new.idem_key, now - dedupe_window_s),
+            ).fetchone()
+            if first is not None:
+                return _alert_row(first), False
+            conn.execute(
+                "INSERT INTO alerts(id, received_at, route, source, account, symbol, idem_key,"
+                " status, body, alert, message, warnings, flags, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    new.id,
+                    now,
+                    new.route,
+                    new.source,
+                    new.account,
+                    new.symbol,
+                    new.idem_key,
+                    new.status,
+                    new.body,
+                    json.dumps(new.alert),
+                    new.message,
+                    json.dumps(list(new.warnings)),
+                    json.dumps(list(new.flags)),
+                    now,
+                ),
+            )
+            row = conn.execute("SELECT * FROM alerts WHERE id=?", (new.id,)).fetchone()
+            return _alert_row(row), True
+
+        return await self.worker.run(job)
+
+    async def save_plan(
+        self,
+        alert_id: str,
+        plan: dict[str, Any],
+        orders: Iterable[dict[str, Any]],
+        status: str = EXECUTING,
+    ) -> None:
+        now = self.clock()
+        rows = [
+            (
+                o["client_id"],
+                alert_id,
+                i,
+                o["account"],
+                o["symbol"],
+                o["role"],
+                o["side"],
+                o["type"],
+                o["amount"],
+                o.get("price"),
+                o.get("trigger_price"),
+                int(o["reduce_only"]),
+                o["phase"],
+                o["status"],
+                now,
+                now,
+            )
+            for i, o in enumerate(orders)
+        ]
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE alerts SET plan=?, status=?, updated_at=? WHERE id=?",
+                (json.dumps(plan), status, now, alert_id),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO orders(client_id, alert_id, seq, account, symbol, role,"
+                " side, type, amount, price, trigger_price, reduce_only, phase, status, created_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+        await self.worker.run(job)
+
+    async def add_orders(self, alert_id: str, orders: Iterable[dict[str, Any]]) -> None:
+        """Journal orders that were not in the plan (a safety close), before they are sent."""
+        now = self.clock()
+        rows = [
+            (
+                o["client_id"],
+                alert_id,
+                o.get("seq", 100),
+                o["account"],
+                o["symbol"],
+                o["role"],
+                o["side"],
+                o["type"],
+                o["amount"],
+                o.get("price"),
+                o.get("trigger_price"),
+                int(o["reduce_only"]),
+                o.get("phase", 99),
+                o["status"],
+                now,
+                now,
+            )
+            for o in orders
+        ]
+        await self.worker.run(
+            lambda conn: conn.executemany(
+                "INSERT OR IGNORE INTO orders(client_id, alert_id, seq, account, symbol, role,"
+                " side, type, amount, price, trigger_price, reduce_only, phase, status, created_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        )
+
+    def update_order(self, client_id: str, **values: Any) -> Any:
+        """Queue an order update; returns the future (the caller may await it or not)."""
+        unknown = set(values) - set(ORDER_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown order columns {unknown}")
+        now = self.clock()
+        names = ", ".join(f"{k}=?" for k in values)
+        params = (
+            *(
+                None if v is None else str(v) if not isinstance(v, int) else v
+                for v in values.values()
+            ),
+            now,
+            client_id,
+        )
+        return self.worker.submit(
+            lambda conn: conn.execute(
+                f"UPDATE orders SET {names}, updated_at=? WHERE client_id=?",  # noqa: S608
+                params,
+            )
+        )  # noqa: S608
+
+    async def set_status(
+        self,
+        alert_id: str,
+        status: str,
+        message: str | None = None,
+        *,
+        expect: Iterable[str] | None = None,
+        flags: Iterable[str] | None = None,
+        warnings: Iterable[str] | None = None,
+    ) -> bool:
+        """Set an alert's status; with `expect`, only from one of those (compare-and-set)."""
+        now = self.clock()
+        expected = tuple(expect) if expect is not None else None
+
+        def job(conn: sqlite3.Connection) -> bool:
+            sql = "UPDATE alerts SET status=?, updated_at=?"
+            params: list[Any] = [status, now]
+            if message is not None:
+                sql += ", message=?"
+                params.append(message)
+            if flags is not None:
+                sql += ", flags=?"
+                params.append(json.dumps(list(flags)))
+            if warnings is not None:
+                sql += ", warnings=?"
+                params.append(json.dumps(list(warnings)))
+            sql += " WHERE id=?"
+            params.append(alert_id)
+            if expected is not None:
+                sql += f" AND status IN ({','.join('?' * len(expected))})"
+                params.extend(expected)
+            return conn.execute(sql, params).rowcount == 1
+
+        return await self.worker.run(job)
+
+    async def get(self, alert_id: str) -> AlertRow | None:
+        row = await self.worker.run(
+            lambda conn: conn.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
+        )
+        return _alert_row(row) if row else None
+
+    async def orders_for(self, alert_id: str) -> list[dict[str, Any]]:
+        rows = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM orders WHERE alert_id=? ORDER BY seq", (alert_id,)
+            ).fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    async def unfinished(self) -> list[AlertRow]:
+        rows = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM alerts WHERE status IN (?, ?) ORDER BY seq", (ACCEPTED, EXECUTING)
+            ).fetchall()
+        )
+        return [_alert_row(r) for r in rows]
+
+    async def armed_orders(self) -> list[dict[str, Any]]:
+        rows = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM orders WHERE status=? ORDER BY alert_id, seq", (ARMED,)
+            ).fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        rows = await self.worker.run(lambda conn: conn.execute(sql, params).fetchall())
+        return [dict(r) for r in rows]
+
+
+def _alert_row(r: sqlite3.Row) -> AlertRow:
+    return AlertRow(
+        id=r["id"],
+        seq=r["seq"],
+        received_at=r["received_at"],
+        route=r["route"],
+        source=r["source"],
+        account=r["account"],
+        symbol=r["symbol"],
+        status=r["status"],
+        body=r["body"],
+        alert=json.loads(r["alert"]),
+        plan=json.loads(r["plan"]) if r["plan"] else None,
+        message=r["message"],
+        warnings=json.loads(r["warnings"]),
+        flags=json.loads(r["flags"]),
+        updated_at=r["updated_at"],
+    )

@@ -1,0 +1,366 @@
+"""Placing one OrderPlan at its venue: phase by phase, journaled, with safety compensation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .errors import BotError, ExecutionError, OrderNotFound, OrderRejected
+from .exchanges.base import CLOSED, Market, Order
+from .journal import FAILED, NEEDS_REVIEW, REJECTED, SENT, UNKNOWN, Journal
+from .models import AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
+from .planning import resize_for_fill
+from .venues import Venue
+
+logger = logging.getLogger(__name__)
+
+ROLE_CODES = {
+    "close": "cx",
+    "stop": "sl",
+    "entry": "en",
+    "tp": "tp",
+    "be_stop": "be",
+    "order": "od",
+    "flatten": "fx",
+    **{f"tp{n}": f"t{n}" for n in range(1, 10)},
+}
+
+
+def client_id_for(alert_id: str, role: str) -> str:
+    """Our id on every order: the alert id plus a role code, alphanumeric and under 32 chars."""
+    return f"{alert_id}{ROLE_CODES[role]}"
+
+
+def order_rows(alert_id: str, plan: OrderPlan) -> list[dict[str, Any]]:
+    rows = []
+    for step in plan.steps:
+        if isinstance(step, PlaceOrder):
+            rows.append(
+                {
+                    "client_id": client_id_for(alert_id, step.role),
+                    "account": plan.account,
+                    "symbol": plan.symbol,
+                    "role": step.role,
+                    "side": str(step.side),
+                    "type": str(step.type),
+                    "amount": str(step.amount),
+                    "price": _s(step.price),
+                    "trigger_price": _s(step.trigger_price),
+                    "reduce_only": step.reduce_only,
+                    "phase": step.phase,
+                    "status": "planned",
+                }
+            )
+    return rows
+
+
+@dataclass
+class Outcome:
+    status: str  # executed, rejected, failed, needs_review
+    message: str
+    warnings: list[str] = field(default_factory=list)
+    armed: list[PlaceOrder] = field(default_factory=list)  # protection waiting for the entry's fill
+    protected: dict[str, Order] = field(default_factory=dict)  # armed protection already placed
+    entry: Order | None = None
+
+
+class PlanRun:
+    """Runs the phases of one plan. Each order is journaled as planned before anything is sent."""
+
+    def __init__(
+        self, journal: Journal, venue: Venue, market: Market, alert_id: str, plan: OrderPlan
+    ) -> None:
+        self.journal, self.venue, self.market = journal, venue, market
+        self.alert_id, self.plan = alert_id, plan
+        self.results: dict[str, Order] = {}
+        self.errors: dict[str, BotError] = {}
+        self.warnings: list[str] = []
+        self.writes: list[asyncio.Future[Any]] = []
+
+    async def run(self) -> Outcome:
+        try:
+            judge = {
+                AlertKind.ENTRY: self._entry,
+                AlertKind.EXIT: self._exit,
+                AlertKind.BREAKEVEN: self._breakeven,
+            }.get(self.plan.kind, self._generic)
+            return await judge()
+        finally:
+            await self.flush()
+
+    # --- per kind -------------------------------------------------------------------------------
+
+    async def _entry(self) -> Outcome:
+        phases = {p[0].phase: p for p in self.plan.phases()}
+        if 0 in phases:
+            await self._steps(phases[0])
+            if self.errors:
+                role, error = next(iter(self.errors.items()))
+                return self._fail(
+                    error, f"could not clear {self.plan.symbol} before the entry ({role}): "
+                )
+        await self._steps([s for s in phases[1] if not _deferred(s)])
+        entry_error, stop_error = self.errors.get("entry"), self.errors.get("stop")
+        if entry_error is not None:
+            if "stop" in self.results:
+                await self._best_effort_cancel(self.results["stop"])
+            return self._fail(entry_error, "entry refused: ")
+        entry = self.results["entry"]
+        if stop_error is not None:
+            await self._flatten(entry)
+            return self._fail(stop_error, "stop-loss refused, so the entry was closed at once: ")
+        size = self.plan.size or entry.amount
+        protection = [s for s in self.plan.steps if isinstance(s, PlaceOrder) and s.phase == 2]
+        if entry.type is OrderType.LIMIT:
+            if entry.filled <= 0:
+                return self._done(
+                    armed=protection,
+                    entry=entry,
+                    note=(
+                        f"limit entry resting at {entry.price}: "
+                        "the stop and take-profits go in when it fills"
+                    ),
+                )
+            outcome = await self.protect(entry, protection, size)
+            if entry.is_open and outcome.status == "executed":
+                outcome.armed, outcome.protected = protection, dict(self.results)
+            return outcome
+        filled = entry.filled if entry.status == CLOSED else size
+        if filled < size and "stop" in self.results:
+            self.warnings.append(f"entry filled {filled} of {size}: protection sized to the fill")
+            await self._amend_amount("stop", filled)
+        return await self.protect(entry, protection, size, filled)
+
+    async def protect(
+        self, entry: Order, steps: list[PlaceOrder], planned: Decimal, filled: Decimal | None = None
+    ) -> Outcome:
+        """Place protection for what the entry filled; an unprotectable entry is closed at once."""
+        filled = entry.filled if filled is None else filled
+        await self._steps(resize_for_fill(steps, planned, filled, self.market))
+        if "stop" in self.errors:
+            await self._flatten(entry)
+            return self._fail(
+                self.errors["stop"], "stop-loss refused, so the entry was closed at once: "
+            )
+        for role, error in self.errors.items():
+            self.warnings.append(f"{role} refused: {error.message}")
+        return self._done(entry=entry)
+
+    async def grow_protection(self, filled: Decimal) -> None:
+        """A later partial fill of a limit entry: the stop and the final TP grow to the fill."""
+        if "stop" in self.results:
+            await self._amend_amount("stop", filled)
+        ladder = sum(
+            (o.amount for r, o in self.results.items() if r.startswith("tp") and r != "tp"),
+            Decimal(0),
+        )
+        if "tp" in self.results and filled - ladder > 0:
+            await self._amend_amount("tp", filled - ladder)
+
+    async def flush(self) -> None:
+        writes, self.writes = self.writes, []
+        if writes:
+            await asyncio.gather(*writes, return_exceptions=True)
+
+    async def _exit(self) -> Outcome:
+        for steps in self.plan.phases():
+            await self._steps(steps)
+            if "close" in self.errors:
+                return self._fail(self.errors["close"], "could not close the position: ")
+            if "cancel_all" in self.errors:
+                return self._fail(
+                    self.errors["cancel_all"],
+                    f"position closed, but cancelling {self.plan.symbol}'s orders failed: ",
+                )
+        return self._done()
+
+    async def _breakeven(self) -> Outcome:
+        for steps in self.plan.phases():
+            await self._steps(steps)
+            if "be_stop" in self.errors:
+                return self._fail(self.errors["be_stop"], "new stop refused; the old stop stays: ")
+        for role, error in self.errors.items():
+            self.warnings.append(f"{role} failed: {error.message}")
+        return self._done()
+
+    async def _generic(self) -> Outcome:
+        for steps in self.plan.phases():
+            await self._steps(steps)
+            if self.errors:
+                role, error = next(iter(self.errors.items()))
+                return self._fail(error, f"{role} failed: ")
+        return self._done()
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    async def _steps(self, steps: list[Step] | list[PlaceOrder]) -> None:
+        """Send a phase's steps together, in listed order; errors are kept per role."""
+        await asyncio.gather(*(self._step(s) for s in steps))
+
+    async def _step(self, step: Step) -> None:
+        try:
+            if isinstance(step, PlaceOrder):
+                await self._place(step)
+            else:
+                await self._cancel(step)
+        except BotError as e:
+            self.errors[step.role] = e
+
+    async def _place(self, step: PlaceOrder) -> Order:
+        client_id = client_id_for(self.alert_id, step.role)
+        self.writes.append(self.journal.update_order(client_id, status=SENT))
+        try:
+            order = await self.venue.exchange.create_order(
+                self.plan.symbol,
+                step.type,
+                step.side,
+                step.amount,
+                step.price,
+                client_id=client_id,
+                trigger_price=step.trigger_price,
+                reduce_only=step.reduce_only,
+            )
+        except OrderRejected as e:
+            self.writes.append(
+                self.journal.update_order(client_id, status=REJECTED, error=e.message)
+            )
+            raise
+        except ExecutionError as e:
+            self.writes.append(
+                self.journal.update_order(client_id, status=UNKNOWN, error=e.message)
+            )
+            raise
+        self.results[step.role] = order
+        self.venue.book.note_order(order)
+        self.writes.append(
+            self.journal.update_order(
+                client_id,
+                status=order.status,
+                exchange_id=order.id,
+                filled=order.filled,
+                average=order.average,
+                amount=order.amount,
+            )
+        )
+        return order
+
+    async def _cancel(self, step: CancelOrder) -> None:
+        exchange = self.venue.exchange
+        if step.order_id is None:
+            for order in await exchange.cancel_all_orders(self.plan.symbol):
+                self.venue.book.note_order(order)
+            return
+        try:
+            self.venue.book.note_order(await exchange.cancel_order(step.order_id, self.plan.symbol))
+        except OrderNotFound:
+            self.venue.book.orders.pop(step.order_id, None)  # already gone: that is what we wanted
+
+    async def _amend_amount(self, role: str, amount: Decimal) -> None:
+        order = self.results[role]
+        try:
+            amended = await self.venue.exchange.amend_order(
+                order.id, self.plan.symbol, amount=amount
+            )
+        except BotError as e:
+            self.warnings.append(f"could not resize {role} to {amount}: {e.message}")
+            return
+        self.results[role] = amended
+        self.writes.append(self.journal.update_order(amended.client_id, amount=amended.amount))
+
+    async def _flatten(self, entry: Order) -> None:
+        """The entry is in but unprotected: cancel what is left of it and close what filled."""
+        if entry.is_open:
+            await self._best_effort_cancel(entry)
+        filled = (
+            entry.filled
+            if entry.status == CLOSED or entry.type is OrderType.LIMIT
+            else entry.amount
+        )
+        if filled <= 0:
+            return
+        step = PlaceOrder(
+            "flatten", entry.side.opposite, OrderType.MARKET, filled, reduce_only=True, phase=9
+        )
+        rows = order_rows(
+            self.alert_id, OrderPlan(self.plan.kind, self.plan.account, self.plan.symbol, (step,))
+        )
+        await self.journal.add_orders(self.alert_id, rows)
+        try:
+            await self._place(step)
+        except BotError as e:
+            self.warnings.append(
+                f"SAFETY CLOSE FAILED ({e.message}): the position is open without a stop"
+            )
+
+    async def _best_effort_cancel(self, order: Order) -> None:
+        try:
+            self.venue.book.note_order(
+                await self.venue.exchange.cancel_order(order.id, self.plan.symbol)
+            )
+        except BotError as e:
+            self.warnings.append(f"could not cancel {order.client_id}: {e.message}")
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    def _fail(self, error: BotError, prefix: str) -> Outcome:
+        status = REJECTED if isinstance(error, OrderRejected) else FAILED
+        if any(
+            isinstance(e, ExecutionError) and not isinstance(e, OrderRejected | OrderNotFound)
+            for e in self.errors.values()
+        ):
+            status = NEEDS_REVIEW if self.results else FAILED
+        return Outcome(status=status, message=prefix + error.message, warnings=self.warnings)
+
+    def _done(
+        self,
+        *,
+        armed: list[PlaceOrder] | None = None,
+        entry: Order | None = None,
+        note: str | None = None,
+    ) -> Outcome:
+        return Outcome(
+            status="executed",
+            message=note or describe(self.plan, self.results),
+            warnings=self.warnings,
+            armed=armed or [],
+            entry=entry,
+        )
+
+
+def describe(plan: OrderPlan, results: dict[str, Order]) -> str:
+    """One line a trader reads: what was done."""
+    sym = plan.symbol
+    if plan.kind is AlertKind.ENTRY and "entry" in results:
+        entry = results["entry"]
+        price = entry.average or entry.price or plan.entry_price
+        parts = [
+            f"{plan.side.direction if plan.side else ''} {entry.filled or entry.amount} {sym} "
+            f"@ {price}"
+        ]
+        if "stop" in results:
+            parts.append(f"stop {results['stop'].trigger_price}")
+        tps = [o for r, o in results.items() if r.startswith("tp")]
+        if tps:
+            parts.append("TP " + ", ".join(f"{o.amount}@{o.trigger_price}" for o in tps))
+        if plan.risk_amount is not None:
+            parts.append(f"risk {plan.risk_amount:.2f}")
+        return "entry " + "; ".join(parts)
+    if plan.kind is AlertKind.EXIT:
+        close = results.get("close")
+        done = f"closed {close.filled} {sym} @ {close.average}" if close else "no position to close"
+        return f"exit: {done}; {sym} orders cancelled"
+    if plan.kind is AlertKind.BREAKEVEN:
+        if "be_stop" in results:
+            return f"breakeven: stop moved to {results['be_stop'].trigger_price} on {sym}"
+    return "; ".join(plan.notes) or f"{plan.kind} done on {sym}"
+
+
+def _deferred(step: Step) -> bool:
+    return isinstance(step, PlaceOrder) and step.after_fill
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

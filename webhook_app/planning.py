@@ -1,0 +1,347 @@
+"""Planning: Alert + account + market facts → OrderPlan. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from .config import Account
+from .errors import AlertRejected
+from .exchanges.base import Market, Order
+from .models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the planner knows of the account and the market at this moment."""
+
+    market: Market
+    equity: Decimal
+    last_price: Decimal | None = None
+    position: Decimal = ZERO  # signed size on this symbol
+    open_orders: tuple[Order, ...] = field(default=())
+
+
+def tidy(value: Decimal) -> Decimal:
+    """Drop trailing zeros (0.350 → 0.35, 40150.00 → 40150) without scientific notation."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
+    return tidy((value / step).to_integral_value(rounding=ROUND_FLOOR) * step)
+
+
+def round_price(value: Decimal, tick: Decimal | None) -> Decimal:
+    if tick is None:
+        return tidy(value)
+    return tidy((value / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick)
+
+
+def plan_alert(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
+    """The one entry point: dispatch on the alert's kind."""
+    planners = {
+        AlertKind.ENTRY: plan_entry,
+        AlertKind.EXIT: plan_exit,
+        AlertKind.BREAKEVEN: plan_breakeven,
+    }
+    planner = planners.get(alert.kind)
+    if planner is None:
+        return OrderPlan(
+            kind=alert.kind,
+            account=account.name,
+            symbol=facts.market.symbol,
+            notes=(f"{alert.message!r} is informational: nothing to do",),
+        )
+    return planner(alert, account, facts)
+
+
+# --- entry -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizing:
+    size: Decimal
+    risk_amount: Decimal
+    notes: tuple[str, ...]
+
+
+def size_by_risk(
+    *,
+    equity: Decimal,
+    risk_pct: Decimal,
+    price: Decimal,
+    stop: Decimal,
+    account: Account,
+    market: Market,
+) -> Sizing:
+    """Size = equity × risk / |price − stop|, capped by leverage and notional, floored to step."""
+    if equity <= 0:
+        raise AlertRejected(f"account equity is {equity:.2f}: nothing to risk")
+    risk_amount = equity * risk_pct / HUNDRED
+    size = risk_amount / abs(price - stop)
+    notes: list[str] = []
+    leverage_cap = equity * account.max_leverage / price
+    if size > leverage_cap:
+        notes.append(f"size capped by max leverage {account.max_leverage}x")
+        size = leverage_cap
+    if account.max_notional is not None and size * price > account.max_notional:
+        notes.append(f"size capped by max notional {account.max_notional} {market.quote}")
+        size = account.max_notional / price
+    size = floor_to_step(size, market.amount_step)
+    check_minimums(size, price, market)
+    return Sizing(size=size, risk_amount=size * abs(price - stop), notes=tuple(notes))
+
+
+def check_minimums(size: Decimal, price: Decimal, market: Market) -> None:
+    if size < market.min_amount or size <= 0:
+        raise AlertRejected(
+            f"size {size} {market.symbol} is below the minimum {market.min_amount} "
+            f"(step {market.amount_step})"
+        )
+    if size * price < market.min_notional:
+        raise AlertRejected(
+            f"order value {size * price:.2f} {market.quote} is below the minimum "
+            f"{market.min_notional} {market.quote}"
+        )
+
+
+def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
+    assert alert.side is not None and alert.stop_loss is not None
+    market, side = facts.market, alert.side
+    price = alert.price if alert.price is not None else facts.last_price
+    if price is None:
+        raise AlertRejected(f"no price for {market.symbol}: the entry alert must carry 'price'")
+    price = round_price(price, market.price_tick)
+    stop = round_price(alert.stop_loss, market.price_tick)
+    if (price - stop) * side.sign <= 0:
+        raise AlertRejected(f"the stop {stop} is on the wrong side of the entry {price}")
+    risk_pct = alert.risk_pct if alert.risk_pct is not None else account.risk_pct
+    if alert.amount is not None:
+        size = floor_to_step(alert.amount, market.amount_step)
+        check_minimums(size, price, market)
+        sizing = Sizing(size, size * abs(price - stop), ("fixed size from the alert",))
+    else:
+        sizing = size_by_risk(
+            equity=facts.equity,
+            risk_pct=risk_pct,
+            price=price,
+            stop=stop,
+            account=account,
+            market=market,
+        )
+    size = sizing.size
+    steps: list[Step] = [*_clear_symbol(facts)]
+    limit = alert.order_type is OrderType.LIMIT
+    steps.append(
+        PlaceOrder(
+            "stop",
+            side.opposite,
+            OrderType.STOP,
+            size,
+            trigger_price=stop,
+            reduce_only=True,
+            phase=1 if not limit else 2,
+            after_fill=limit,
+        )
+    )
+    steps.append(
+        PlaceOrder("entry", side, alert.order_type, size, price=price if limit else None, phase=1)
+    )
+    steps.extend(take_profit_ladder(alert, side, price, stop, size, market, limit))
+    return OrderPlan(
+        kind=AlertKind.ENTRY,
+        account=account.name,
+        symbol=market.symbol,
+        steps=tuple(steps),
+        side=side,
+        size=size,
+        entry_price=price,
+        stop_price=stop,
+        risk_amount=sizing.risk_amount,
+        notional=size * price,
+        equity=facts.equity,
+        notes=sizing.notes,
+    )
+
+
+def _clear_symbol(facts: Facts) -> list[Step]:
+    """Close whatever position the symbol holds and cancel its orders, before a new entry."""
+    steps: list[Step] = []
+    if facts.position:
+        close_side = Side.SELL if facts.position > 0 else Side.BUY
+        steps.append(
+            PlaceOrder(
+                "close",
+                close_side,
+                OrderType.MARKET,
+                abs(facts.position),
+                reduce_only=True,
+                phase=0,
+            )
+        )
+    if facts.open_orders:
+        steps.append(CancelOrder("cancel_all", phase=0))
+    return steps
+
+
+def take_profit_ladder(
+    alert: Alert,
+    side: Side,
+    entry: Decimal,
+    stop: Decimal,
+    size: Decimal,
+    market: Market,
+    after_fill: bool,
+) -> list[PlaceOrder]:
+    """The final TP takes what the ladder leaves, so the TPs never add up to more than the size."""
+    risk = abs(entry - stop)
+    ladder: list[PlaceOrder] = []
+    pct = alert.tp_close_pct or ZERO
+    for n, mult in enumerate(alert.tp_mults, start=1):
+        amount = floor_to_step(size * pct / HUNDRED, market.amount_step)
+        if amount < market.min_amount or amount <= 0:
+            continue  # too small to place: its share stays with the final TP
+        level = round_price(entry + side.sign * risk * mult, market.price_tick)
+        ladder.append(
+            PlaceOrder(
+                f"tp{n}",
+                side.opposite,
+                OrderType.TAKE_PROFIT,
+                amount,
+                trigger_price=level,
+                reduce_only=True,
+                phase=2,
+                after_fill=after_fill,
+            )
+        )
+    remaining = tidy(size - sum((o.amount for o in ladder), ZERO))
+    final: list[PlaceOrder] = []
+    if alert.take_profit is not None and remaining > 0:
+        level = round_price(alert.take_profit, market.price_tick)
+        final.append(
+            PlaceOrder(
+                "tp",
+                side.opposite,
+                OrderType.TAKE_PROFIT,
+                remaining,
+                trigger_price=level,
+                reduce_only=True,
+                phase=2,
+                after_fill=after_fill,
+            )
+        )
+    return final + ladder
+
+
+def resize_for_fill(
+    steps: list[PlaceOrder], planned: Decimal, filled: Decimal, market: Market
+) -> list[PlaceOrder]:
+    """Scale protection planned for `planned` to a partial fill; the final TP takes the rest."""
+    if filled >= planned:
+        return steps
+    out: list[PlaceOrder] = []
+    ladder_total = ZERO
+    for step in steps:
+        if step.role == "stop":
+            out.append(replace(step, amount=filled))
+        elif step.role.startswith("tp") and step.role != "tp":
+            amount = floor_to_step(step.amount * filled / planned, market.amount_step)
+            if amount >= market.min_amount and amount > 0:
+                out.append(replace(step, amount=amount))
+                ladder_total += amount
+    for step in steps:
+        if step.role == "tp" and filled - ladder_total > 0:
+            out.append(replace(step, amount=tidy(filled - ladder_total)))
+    return out
+
+
+# --- exit and breakeven ------------------------------------------------------------------------
+
+
+def plan_exit(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
+    steps: list[Step] = []
+    notes: list[str] = []
+    if facts.position:
+        close_side = Side.SELL if facts.position > 0 else Side.BUY
+        steps.append(
+            PlaceOrder(
+                "close",
+                close_side,
+                OrderType.MARKET,
+                abs(facts.position),
+                reduce_only=True,
+                phase=0,
+            )
+        )
+    else:
+        notes.append(f"no open position on {facts.market.symbol}")
+    # Always sweep the symbol: an order the book does not know about must not survive an exit.
+    steps.append(CancelOrder("cancel_all", phase=1))
+    return OrderPlan(
+        kind=AlertKind.EXIT,
+        account=account.name,
+        symbol=facts.market.symbol,
+        steps=tuple(steps),
+        size=abs(facts.position) or None,
+        notes=tuple(notes),
+    )
+
+
+def plan_breakeven(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
+    assert alert.side is not None and alert.breakeven is not None
+    market = facts.market
+    if not facts.position:
+        return OrderPlan(
+            kind=AlertKind.BREAKEVEN,
+            account=account.name,
+            symbol=market.symbol,
+            notes=(f"no open position on {market.symbol}: no stop to move",),
+        )
+    held = Side.BUY if facts.position > 0 else Side.SELL
+    expected = alert.side.opposite
+    if held is not expected:
+        raise AlertRejected(
+            f"breakeven for a {expected.direction}, but the {market.symbol} position is "
+            f"{held.direction}"
+        )
+    level = round_price(alert.breakeven, market.price_tick)
+    last = facts.last_price
+    if last is not None and (last - level) * held.sign <= 0:
+        raise AlertRejected(
+            f"breakeven {level} is already through the market ({last}): the stop would fire at "
+            "once; the current stop is left in place"
+        )
+    stops = [
+        o
+        for o in facts.open_orders
+        if o.type is OrderType.STOP and o.reduce_only and o.side is held.opposite
+    ]
+    steps: list[Step] = [
+        PlaceOrder(
+            "be_stop",
+            held.opposite,
+            OrderType.STOP,
+            abs(facts.position),
+            trigger_price=level,
+            reduce_only=True,
+            phase=0,
+        )
+    ]
+    # The new stop goes in first; the old one is cancelled only once the new one is in place.
+    steps.extend(
+        CancelOrder("cancel_stop", order_id=o.id, client_id=o.client_id, phase=1) for o in stops
+    )
+    return OrderPlan(
+        kind=AlertKind.BREAKEVEN,
+        account=account.name,
+        symbol=market.symbol,
+        steps=tuple(steps),
+        side=held,
+        size=abs(facts.position),
+        stop_price=level,
+    )

@@ -1,0 +1,203 @@
+"""The alert service: what transports call. Intake → journal → execution, and the answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .errors import NotFound
+from .execution import Executor, Job
+from .intake import Dialect, Intake
+from .journal import (
+    ACCEPTED,
+    EXECUTED,
+    EXECUTING,
+    FAILED,
+    IGNORED,
+    NEEDS_REVIEW,
+    REJECTED,
+    AlertRow,
+    Journal,
+    NewAlert,
+)
+from .models import AlertKind
+from .planning import plan_alert
+from .redaction import Redactor
+from .venues import Venues
+
+logger = logging.getLogger(__name__)
+
+MAX_WAIT_S = 2.5
+HTTP_FOR_STATUS = {
+    EXECUTED: 200,
+    IGNORED: 200,
+    ACCEPTED: 202,
+    EXECUTING: 202,
+    REJECTED: 422,
+    FAILED: 502,
+    NEEDS_REVIEW: 502,
+}
+SUCCESSFUL = frozenset({EXECUTED, IGNORED, ACCEPTED, EXECUTING})
+
+
+@dataclass(frozen=True)
+class Answer:
+    http_status: int
+    body: dict[str, Any]
+
+
+def new_alert_id() -> str:
+    """16 hex characters: unguessable, and short enough to fit in every venue's client id."""
+    return secrets.token_hex(8)
+
+
+def idempotency_key(source: str, route: str, account: str, intake: Intake) -> str:
+    if intake.alert.explicit_id:
+        return f"id:{account}:{intake.alert.explicit_id}"
+    canonical = json.dumps(intake.fields, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(f"{source}|{route}|{account}|{canonical}".encode()).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+class AlertService:
+    def __init__(
+        self,
+        settings: Settings,
+        journal: Journal,
+        venues: Venues,
+        executor: Executor,
+        redactor: Redactor,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings, self.journal, self.venues = settings, journal, venues
+        self.executor, self.redactor, self.clock = executor, redactor, clock
+
+    async def start(self) -> list[str]:
+        return await self.executor.recover()
+
+    async def submit(
+        self,
+        raw: bytes,
+        *,
+        dialect: Dialect,
+        route: str,
+        query: Mapping[str, str] | None = None,
+        wait: float | None = None,
+    ) -> Answer:
+        """Validate, journal and schedule one alert; answer once it is durable (or has finished)."""
+        intake = dialect.read(raw, query or {}, self.settings)
+        alert = intake.alert
+        venue = self.venues.get(alert.account)
+        market = self.venues.resolve(venue, alert.ticker)
+        if alert.kind is AlertKind.ENTRY:
+            # Refuse what can never be placed now, before it is journaled. Execution plans again.
+            plan_alert(alert, venue.account, venue.book.facts(market))
+        status = IGNORED if alert.kind is AlertKind.INFO else ACCEPTED
+        new = NewAlert(
+            id=new_alert_id(),
+            route=route,
+            source=alert.source,
+            account=venue.account.name,
+            symbol=market.symbol,
+            idem_key=idempotency_key(alert.source, route, venue.account.name, intake),
+            status=status,
+            body=self.redactor.redact(raw.decode("utf-8", "replace")),
+            alert=alert.to_json(),
+            message=f"{alert.message!r} is informational: recorded, nothing to do"
+            if status == IGNORED
+            else "",
+            warnings=tuple(intake.warnings),
+        )
+        row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
+        if not created:
+            return await self._duplicate(row, wait)
+        if status == ACCEPTED:
+            self.executor.submit(Job(row.id, alert, venue, market))
+        if wait:
+            return await self.wait(row.id, wait)
+        return await self.answer(row)
+
+    async def wait(self, alert_id: str, seconds: float) -> Answer:
+        task = self.executor.tasks.get(alert_id)
+        if task is not None:
+            await asyncio.wait([task], timeout=min(seconds, MAX_WAIT_S))
+        return await self.answer(await self._row(alert_id))
+
+    async def status(self, alert_id: str) -> Answer:
+        """GET /alerts/{id}: the alert's state; the request itself succeeded, so HTTP 200."""
+        answer = await self.answer(await self._row(alert_id))
+        return Answer(200, answer.body)
+
+    async def _row(self, alert_id: str) -> AlertRow:
+        row = await self.journal.get(alert_id)
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        return row
+
+    async def _duplicate(self, first: AlertRow, wait: float | None) -> Answer:
+        if wait:
+            first_answer = await self.wait(first.id, wait)
+        else:
+            first_answer = await self.answer(first)
+        body = dict(first_answer.body)
+        body.update(
+            success=True,
+            status="duplicate",
+            first_status=first_answer.body["status"],
+            message=f"duplicate of alert {first.id}, received "
+            f"{self.clock() - first.received_at:.1f} s ago: nothing placed again. "
+            f"First result: {first_answer.body['message']}",
+        )
+        return Answer(200, body)
+
+    async def answer(self, row: AlertRow) -> Answer:
+        orders = await self.journal.orders_for(row.id)
+        message = row.message or {
+            ACCEPTED: "accepted: journaled and queued for execution",
+            EXECUTING: "executing",
+        }.get(row.status, row.status)
+        body: dict[str, Any] = {
+            "success": row.status in SUCCESSFUL,
+            "status": row.status,
+            "message": message,
+            "alert_id": row.id,
+            "account": row.account,
+            "symbol": row.symbol,
+        }
+        if orders:
+            body["orders"] = [_order_view(o) for o in orders]
+        if row.warnings:
+            body["warnings"] = row.warnings
+        if row.flags:
+            body["flags"] = row.flags
+        return Answer(HTTP_FOR_STATUS.get(row.status, 200), body)
+
+
+def _order_view(row: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "role",
+        "client_id",
+        "exchange_id",
+        "side",
+        "type",
+        "amount",
+        "price",
+        "trigger_price",
+        "reduce_only",
+        "status",
+        "filled",
+        "average",
+        "error",
+    )
+    view = {k: row[k] for k in keys if row.get(k) is not None}
+    view["reduce_only"] = bool(row["reduce_only"])
+    return view

@@ -1,0 +1,1 @@
+"""The HTTP shell: thin aiohttp handlers over the core."""

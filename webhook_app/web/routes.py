@@ -1,0 +1,72 @@
+"""HTTP routes: read the request, call the service, return its answer. No trading logic here."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+
+from aiohttp import web
+
+from ..errors import MalformedAlert
+from ..intake import TRADINGVIEW, Dialect
+from ..service import MAX_WAIT_S, AlertService
+from .keys import CORE
+
+routes = web.RouteTableDef()
+_STARTED = time.time()
+
+
+def _service(request: web.Request) -> AlertService:
+    service = request.app[CORE].service
+    assert service is not None
+    return service
+
+
+def parse_wait(request: web.Request) -> float | None:
+    raw = request.query.get("wait")
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or value > Decimal(str(MAX_WAIT_S)):
+        raise MalformedAlert(f"query 'wait' must be a number of seconds from 0 to {MAX_WAIT_S}")
+    return float(value) or None
+
+
+async def _submit(request: web.Request, dialect: Dialect, route: str) -> web.Response:
+    wait = parse_wait(request)
+    raw = await request.read()  # whatever the Content-Type: TradingView sends text/plain too
+    answer = await _service(request).submit(
+        raw, dialect=dialect, route=route, query=request.query, wait=wait
+    )
+    return web.json_response(answer.body, status=answer.http_status)
+
+
+@routes.post("/tradingview-to-webhook-order")
+async def webhook_order(request: web.Request) -> web.Response:
+    return await _submit(request, TRADINGVIEW, "order")
+
+
+@routes.get("/alerts/{alert_id}")
+async def alert_status(request: web.Request) -> web.Response:
+    answer = await _service(request).status(request.match_info["alert_id"])
+    return web.json_response(answer.body, status=answer.http_status)
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    accounts = [{"name": v.account.name, "exchange": v.account.exchange} for v in core.venues]
+    return web.json_response(
+        {
+            "success": True,
+            "status": "ok",
+            "message": "ready",
+            "accounts": accounts,
+            "default_account": core.settings.default_account,
+            "uptime_s": round(time.time() - _STARTED, 1),
+            "executing": len(core.executor.tasks) if core.executor else 0,
+        }
+    )
