@@ -19,10 +19,10 @@ from .exchanges.base import (
     Order,
     Position,
 )
+from .money import ZERO, KeyedSum
 from .planning import Facts
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal(0)
 
 
 class AccountBook:
@@ -32,12 +32,20 @@ class AccountBook:
         self.positions: dict[str, Position] = {}
         self.orders: dict[str, Order] = {}  # open orders by exchange id
         self.prices: dict[str, Decimal] = {}
+        self._by_symbol: dict[str, dict[str, Order]] = {}
+        self._upnl = KeyedSum()  # unrealized PnL per symbol, summed in O(1)
 
     async def sync(self, exchange: Exchange) -> None:
         """Replace the book with the venue's view."""
-        self.balance = await exchange.fetch_balance()
-        self.positions = {p.symbol: p for p in await exchange.fetch_positions() if p.size}
-        self.orders = {o.id: o for o in await exchange.fetch_open_orders()}
+        balance = await exchange.fetch_balance()
+        positions = await exchange.fetch_positions()
+        orders = await exchange.fetch_open_orders()
+        self.balance = balance
+        self.positions, self.orders, self._by_symbol, self._upnl = {}, {}, {}, KeyedSum()
+        for position in positions:
+            self.note_position(position)
+        for order in orders:
+            self.note_order(order)
 
     def apply(self, event: ExchangeEvent) -> None:
         if event.order is not None:
@@ -47,32 +55,46 @@ class AccountBook:
         if event.balance is not None:
             self.balance = event.balance
         if event.fill_price is not None and event.symbol:
-            self.prices[event.symbol] = event.fill_price
+            self.note_price(event.symbol, event.fill_price)
 
     def note_order(self, order: Order) -> None:
         if order.status in FINAL_STATUSES:
-            self.orders.pop(order.id, None)
+            self.forget_order(order.id)
         else:
             self.orders[order.id] = order
+            self._by_symbol.setdefault(order.symbol, {})[order.id] = order
+
+    def forget_order(self, order_id: str) -> None:
+        order = self.orders.pop(order_id, None)
+        if order is not None:
+            self._by_symbol.get(order.symbol, {}).pop(order_id, None)
 
     def note_position(self, position: Position) -> None:
         if position.size:
             self.positions[position.symbol] = position
         else:
             self.positions.pop(position.symbol, None)
+        self._revalue(position.symbol)
 
     def note_price(self, symbol: str, price: Decimal) -> None:
         self.prices[symbol] = price
+        self._revalue(symbol)
+
+    def _revalue(self, symbol: str) -> None:
+        position = self.positions.get(symbol)
+        price = self.prices.get(symbol)
+        if position is None:
+            self._upnl.set(symbol, ZERO)
+        elif price is None:
+            self._upnl.set(symbol, position.unrealized_pnl)
+        else:
+            self._upnl.set(symbol, position.size * (price - position.entry_price))
+
+    def open_orders(self, symbol: str) -> tuple[Order, ...]:
+        return tuple(self._by_symbol.get(symbol, {}).values())
 
     def equity(self) -> Decimal:
-        total = self.balance.total if self.balance else ZERO
-        for symbol, position in self.positions.items():
-            price = self.prices.get(symbol)
-            if price is not None:
-                total += position.size * (price - position.entry_price)
-            else:
-                total += position.unrealized_pnl
-        return total
+        return (self.balance.total if self.balance else ZERO) + self._upnl.total
 
     def facts(self, market: Market) -> Facts:
         position = self.positions.get(market.symbol)
@@ -81,5 +103,5 @@ class AccountBook:
             equity=self.equity(),
             last_price=self.prices.get(market.symbol),
             position=position.size if position else ZERO,
-            open_orders=tuple(o for o in self.orders.values() if o.symbol == market.symbol),
+            open_orders=self.open_orders(market.symbol),
         )

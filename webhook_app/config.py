@@ -90,6 +90,7 @@ class Settings:
     journal_sync: str = "full"
     max_body_bytes: int = 16 * 1024
     accounts_file: Path | None = None
+    log_level: str = "INFO"
 
     def account(self, name: str | None) -> Account | None:
         return self.accounts.get(name or self.default_account)
@@ -143,6 +144,7 @@ def load_settings(
         resume_max_age_s=float(reader.decimal("RESUME_MAX_AGE", Decimal(60), minimum=Decimal(0))),
         journal_sync=reader.choice("JOURNAL_SYNC", "full", ("full", "normal")),
         accounts_file=accounts_path,
+        log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
     )
 
 

@@ -111,8 +111,8 @@ class Executor:
         except Exception:
             logger.exception("alert %s: execution crashed", job.alert_id)
             outcome = Outcome(FAILED, "internal error while executing; see the server log")
-        await self.journal.set_status(
-            job.alert_id, outcome.status, outcome.message, warnings=outcome.warnings
+        await self.journal.finish(
+            job.alert_id, outcome.status, outcome.message, outcome.warnings, outcome.updates
         )
         logger.info("alert %s %s: %s", job.alert_id, outcome.status, outcome.message)
         return outcome.status
@@ -204,18 +204,17 @@ class Executor:
         venue = self.venues.get(row.account)
         market = venue.exchange.market(row.symbol)
         age = self.clock() - row.received_at
-        orders = await self.journal.orders_for(row.id)
-        sent = [o for o in orders if o["status"] != "planned"]
-        if not sent and age <= self.resume_max_age_s:
-            self.submit(Job(row.id, alert, venue, market))
+        if row.status == ACCEPTED and age <= self.resume_max_age_s:
+            self.submit(Job(row.id, alert, venue, market))  # nothing was planned, nothing sent
             return f"{row.id}: resumed"
-        found = await self._reconcile(venue, row.symbol, sent)
-        if not sent:
+        if row.status == ACCEPTED:
             message = (
                 f"not executed: the server stopped first, and the alert is now {age:.0f} s old "
                 f"(over RESUME_MAX_AGE {self.resume_max_age_s:.0f} s)"
             )
         else:
+            # Planned orders may or may not have left: ask the venue for each by client id.
+            found = await self._reconcile(venue, row.symbol, await self.journal.orders_for(row.id))
             message = "interrupted mid-execution by a restart; at the venue: " + (
                 ", ".join(found) if found else "none of its orders"
             )
@@ -232,7 +231,7 @@ class Executor:
                 found.append(f"{row['role']} unknown ({e.message})")
                 continue
             if order is None:
-                await self.journal.update_order(row["client_id"], status="not_found")
+                await self.journal.update_order(row["client_id"], status="not_sent")
                 continue
             await self.journal.update_order(
                 row["client_id"], status=order.status, exchange_id=order.id, filled=order.filled

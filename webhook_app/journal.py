@@ -65,7 +65,7 @@ CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
 """
 
 # Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
-PLANNED, SENT, ARMED, SKIPPED, UNKNOWN = "planned", "sent", "armed", "skipped", "unknown"
+PLANNED, ARMED, SKIPPED, UNKNOWN = "planned", "armed", "skipped", "unknown"
 ORDER_COLUMNS = (
     "status",
     "exchange_id",
@@ -253,26 +253,32 @@ class Journal:
         )
 
     def update_order(self, client_id: str, **values: Any) -> Any:
-        """Queue an order update; returns the future (the caller may await it or not)."""
-        unknown = set(values) - set(ORDER_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown order columns {unknown}")
+        """Queue one order update; returns the future (the caller may await it or not)."""
+        return self.worker.submit(_orders_writer([(client_id, values)], self.clock()))
+
+    async def update_orders(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        await self.worker.run(_orders_writer(updates, self.clock()))
+
+    async def finish(
+        self,
+        alert_id: str,
+        status: str,
+        message: str,
+        warnings: Iterable[str],
+        updates: list[tuple[str, dict[str, Any]]],
+    ) -> None:
+        """The final status and the orders' results, in one transaction."""
         now = self.clock()
-        names = ", ".join(f"{k}=?" for k in values)
-        params = (
-            *(
-                None if v is None else str(v) if not isinstance(v, int) else v
-                for v in values.values()
-            ),
-            now,
-            client_id,
-        )
-        return self.worker.submit(
-            lambda conn: conn.execute(
-                f"UPDATE orders SET {names}, updated_at=? WHERE client_id=?",  # noqa: S608
-                params,
+        write_orders = _orders_writer(updates, now)
+        params = (status, now, message, json.dumps(list(warnings)), alert_id)
+
+        def job(conn: sqlite3.Connection) -> None:
+            write_orders(conn)
+            conn.execute(
+                "UPDATE alerts SET status=?, updated_at=?, message=?, warnings=? WHERE id=?", params
             )
-        )  # noqa: S608
+
+        await self.worker.run(job)
 
     async def set_status(
         self,
@@ -342,6 +348,29 @@ class Journal:
     async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows = await self.worker.run(lambda conn: conn.execute(sql, params).fetchall())
         return [dict(r) for r in rows]
+
+
+def _orders_writer(
+    updates: list[tuple[str, dict[str, Any]]], now: float
+) -> Callable[[sqlite3.Connection], None]:
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    for client_id, values in updates:
+        unknown = set(values) - set(ORDER_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown order columns {unknown}")
+        names = ", ".join(f"{k}=?" for k in values)
+        sql = f"UPDATE orders SET {names}, updated_at=? WHERE client_id=?"  # noqa: S608
+        statements.append((sql, (*(_sql_value(v) for v in values.values()), now, client_id)))
+
+    def write(conn: sqlite3.Connection) -> None:
+        for sql, params in statements:
+            conn.execute(sql, params)
+
+    return write
+
+
+def _sql_value(value: Any) -> Any:
+    return value if value is None or isinstance(value, int | str) else str(value)
 
 
 def _alert_row(r: sqlite3.Row) -> AlertRow:

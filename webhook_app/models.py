@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -123,6 +123,13 @@ def _field_from_json(name: str, raw: Any) -> Any:
     return raw
 
 
+def _shallow_json(obj: Any, **extra: Any) -> dict[str, Any]:
+    out = dict(extra)
+    for f in fields(obj):
+        out[f.name] = _jsonable(getattr(obj, f.name))
+    return out
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -193,12 +200,13 @@ class OrderPlan:
         return [[s for s in self.steps if s.phase == n] for n in numbers]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["steps"] = [
-            {"action": s.action, **{k: _jsonable(v) for k, v in asdict(s).items()}}
-            for s in self.steps
-        ]
-        return {k: _jsonable(v) if k != "steps" else v for k, v in data.items() if v is not None}
+        # Field by field rather than dataclasses.asdict, which is slow on the alert path.
+        data: dict[str, Any] = {"steps": [_shallow_json(s, action=s.action) for s in self.steps]}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "steps" and value is not None:
+                data[f.name] = _jsonable(value)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderPlan:

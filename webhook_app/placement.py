@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import BotError, ExecutionError, OrderNotFound, OrderRejected
 from .exchanges.base import CLOSED, Market, Order
-from .journal import FAILED, NEEDS_REVIEW, REJECTED, SENT, UNKNOWN, Journal
+from .journal import FAILED, NEEDS_REVIEW, REJECTED, UNKNOWN, Journal
 from .models import AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
 from .planning import resize_for_fill
 from .venues import Venue
@@ -65,6 +65,7 @@ class Outcome:
     armed: list[PlaceOrder] = field(default_factory=list)  # protection waiting for the entry's fill
     protected: dict[str, Order] = field(default_factory=dict)  # armed protection already placed
     entry: Order | None = None
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # for the journal
 
 
 class PlanRun:
@@ -78,18 +79,22 @@ class PlanRun:
         self.results: dict[str, Order] = {}
         self.errors: dict[str, BotError] = {}
         self.warnings: list[str] = []
-        self.writes: list[asyncio.Future[Any]] = []
+        self.updates: list[tuple[str, dict[str, Any]]] = []  # order results, written together
 
     async def run(self) -> Outcome:
+        judge = {
+            AlertKind.ENTRY: self._entry,
+            AlertKind.EXIT: self._exit,
+            AlertKind.BREAKEVEN: self._breakeven,
+        }.get(self.plan.kind, self._generic)
         try:
-            judge = {
-                AlertKind.ENTRY: self._entry,
-                AlertKind.EXIT: self._exit,
-                AlertKind.BREAKEVEN: self._breakeven,
-            }.get(self.plan.kind, self._generic)
-            return await judge()
-        finally:
+            outcome = await judge()
+        except BaseException:
             await self.flush()
+            raise
+        # The results go to the journal with the final status, in one write (execution.py).
+        outcome.updates = self.take_updates()
+        return outcome
 
     # --- per kind -------------------------------------------------------------------------------
 
@@ -160,10 +165,14 @@ class PlanRun:
         if "tp" in self.results and filled - ladder > 0:
             await self._amend_amount("tp", filled - ladder)
 
+    def take_updates(self) -> list[tuple[str, dict[str, Any]]]:
+        updates, self.updates = self.updates, []
+        return updates
+
     async def flush(self) -> None:
-        writes, self.writes = self.writes, []
-        if writes:
-            await asyncio.gather(*writes, return_exceptions=True)
+        updates = self.take_updates()
+        if updates:
+            await self.journal.update_orders(updates)
 
     async def _exit(self) -> Outcome:
         for steps in self.plan.phases():
@@ -211,7 +220,6 @@ class PlanRun:
 
     async def _place(self, step: PlaceOrder) -> Order:
         client_id = client_id_for(self.alert_id, step.role)
-        self.writes.append(self.journal.update_order(client_id, status=SENT))
         try:
             order = await self.venue.exchange.create_order(
                 self.plan.symbol,
@@ -224,25 +232,23 @@ class PlanRun:
                 reduce_only=step.reduce_only,
             )
         except OrderRejected as e:
-            self.writes.append(
-                self.journal.update_order(client_id, status=REJECTED, error=e.message)
-            )
+            self.updates.append((client_id, {"status": REJECTED, "error": e.message}))
             raise
         except ExecutionError as e:
-            self.writes.append(
-                self.journal.update_order(client_id, status=UNKNOWN, error=e.message)
-            )
+            self.updates.append((client_id, {"status": UNKNOWN, "error": e.message}))
             raise
         self.results[step.role] = order
         self.venue.book.note_order(order)
-        self.writes.append(
-            self.journal.update_order(
+        self.updates.append(
+            (
                 client_id,
-                status=order.status,
-                exchange_id=order.id,
-                filled=order.filled,
-                average=order.average,
-                amount=order.amount,
+                {
+                    "status": order.status,
+                    "exchange_id": order.id,
+                    "filled": order.filled,
+                    "average": order.average,
+                    "amount": order.amount,
+                },
             )
         )
         return order
@@ -256,7 +262,7 @@ class PlanRun:
         try:
             self.venue.book.note_order(await exchange.cancel_order(step.order_id, self.plan.symbol))
         except OrderNotFound:
-            self.venue.book.orders.pop(step.order_id, None)  # already gone: that is what we wanted
+            self.venue.book.forget_order(step.order_id)  # already gone: that is what we wanted
 
     async def _amend_amount(self, role: str, amount: Decimal) -> None:
         order = self.results[role]
@@ -268,7 +274,7 @@ class PlanRun:
             self.warnings.append(f"could not resize {role} to {amount}: {e.message}")
             return
         self.results[role] = amended
-        self.writes.append(self.journal.update_order(amended.client_id, amount=amended.amount))
+        self.updates.append((amended.client_id, {"amount": amended.amount}))
 
     async def _flatten(self, entry: Order) -> None:
         """The entry is in but unprotected: cancel what is left of it and close what filled."""

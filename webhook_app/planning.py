@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from .config import Account
 from .errors import AlertRejected
 from .exchanges.base import Market, Order
 from .models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
+from .money import floor_to_step, round_price, tidy
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -23,23 +24,6 @@ class Facts:
     last_price: Decimal | None = None
     position: Decimal = ZERO  # signed size on this symbol
     open_orders: tuple[Order, ...] = field(default=())
-
-
-def tidy(value: Decimal) -> Decimal:
-    """Drop trailing zeros (0.350 → 0.35, 40150.00 → 40150) without scientific notation."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
-def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
-    return tidy((value / step).to_integral_value(rounding=ROUND_FLOOR) * step)
-
-
-def round_price(value: Decimal, tick: Decimal | None) -> Decimal:
-    if tick is None:
-        return tidy(value)
-    return tidy((value / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick)
 
 
 def plan_alert(alert: Alert, account: Account, facts: Facts) -> OrderPlan:

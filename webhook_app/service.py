@@ -124,7 +124,7 @@ class AlertService:
             self.executor.submit(Job(row.id, alert, venue, market))
         if wait:
             return await self.wait(row.id, wait)
-        return await self.answer(row)
+        return await self.answer(row, fresh=True)
 
     async def wait(self, alert_id: str, seconds: float) -> Answer:
         task = self.executor.tasks.get(alert_id)
@@ -159,8 +159,9 @@ class AlertService:
         )
         return Answer(200, body)
 
-    async def answer(self, row: AlertRow) -> Answer:
-        orders = await self.journal.orders_for(row.id)
+    async def answer(self, row: AlertRow, *, fresh: bool = False) -> Answer:
+        """The JSON answer for an alert's current state (`fresh`: just journaled, no orders yet)."""
+        orders = [] if fresh else await self.journal.orders_for(row.id)
         message = row.message or {
             ACCEPTED: "accepted: journaled and queued for execution",
             EXECUTING: "executing",

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 _STOP = object()
 _MAX_BATCH = 256
 
@@ -22,9 +23,10 @@ _MAX_BATCH = 256
 class SqliteWorker:
     """Runs jobs `fn(conn)` on a private thread. Jobs queued together share one transaction.
 
-    Each job runs inside its own SAVEPOINT, so a failing job rolls back alone and raises in its
-    caller, while the others in the batch still commit. Futures resolve only after COMMIT, so
-    an awaited job is durable (WAL, synchronous=FULL) when it returns.
+    A batch commits once. If a job in it raises, the batch rolls back and each job runs again
+    alone, so only the failing one raises in its caller (jobs touch nothing but the database,
+    so running one again is safe). Futures resolve only after COMMIT, so an awaited job is
+    durable (WAL, synchronous=FULL) when it returns.
     """
 
     def __init__(
@@ -108,32 +110,46 @@ class SqliteWorker:
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         assert self._loop is not None
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, future in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = fn(conn)
-                except Exception as e:  # noqa: BLE001 - the job's own caller gets it
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((future, None, e))
-                    continue
-                conn.execute("RELEASE job")
-                outcomes.append((future, result, None))
-            conn.execute("COMMIT")
-            self.commits += 1
-            self.jobs += len(batch)
-        except sqlite3.Error as e:
-            logger.exception("%s: commit failed", self.path.name)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            outcomes = [(future, None, e) for _, future in batch]
+        outcomes = self._try_together(conn, batch)
+        if outcomes is None:
+            # One job failed: run each alone, so only that one fails and the others commit.
+            outcomes = [self._run_alone(conn, fn, future) for fn, future in batch]
+        self.jobs += len(batch)
         self._loop.call_soon_threadsafe(_settle, outcomes)
 
+    def _try_together(self, conn: sqlite3.Connection, batch: list[Job]) -> list[Outcome] | None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes: list[Outcome] = [(future, fn(conn), None) for fn, future in batch]
+            conn.execute("COMMIT")
+        except Exception:  # noqa: BLE001 - retried one by one, where the error is reported
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return None
+        self.commits += 1
+        return outcomes
 
-def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    def _run_alone(
+        self,
+        conn: sqlite3.Connection,
+        fn: Callable[[sqlite3.Connection], Any],
+        future: asyncio.Future[Any],
+    ) -> Outcome:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except Exception as e:  # noqa: BLE001 - the job's own caller gets it
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):
+                logger.error("%s: %s", self.path.name, e)
+            return (future, None, e)
+        self.commits += 1
+        return (future, result, None)
+
+
+def _settle(outcomes: list[Outcome]) -> None:
     for future, result, error in outcomes:
         if future.done():
             continue

@@ -41,7 +41,9 @@ class Venues:
             await venue.exchange.start()
             venue.exchange.subscribe(venue.book.apply)
             await venue.book.sync(venue.exchange)
-            venue.book.prices.update(self.paper.prices if venue.exchange.priced_by_alerts else {})
+            if venue.exchange.priced_by_alerts:
+                for symbol, price in self.paper.prices.items():
+                    venue.book.note_price(symbol, price)
 
     async def close(self) -> None:
         for venue in self._venues.values():

@@ -83,7 +83,7 @@ async def test_interrupted_execution_is_reconciled_and_flagged(tmp_path: Path) -
     journal = Journal(settings.data_dir)
     await journal.start()
     await journal.set_status(alert_id, "executing")
-    await journal.update_order(client_id_for(alert_id, "stop"), status="sent")
+    await journal.update_order(client_id_for(alert_id, "stop"), status="planned")
     await journal.close()
     async with Core(settings) as core:
         row = await core.journal.get(alert_id)

@@ -115,6 +115,7 @@ class PaperExchange:
             max_leverage=account.max_leverage,
             taker_fee=account.taker_fee,
             maker_fee=account.maker_fee,
+            prices=venue.prices,
         )
         self.orders: dict[str, Order] = {}  # by client id, for lookups
         self._listeners: list[EventListener] = []
@@ -129,8 +130,7 @@ class PaperExchange:
         )
         self.engine.balance = state.balance
         self.engine.seq = state.seq
-        self.engine.positions = state.positions
-        self.engine.open_orders = {o.id: o for o in state.open_orders}
+        self.engine.load(state.positions, state.open_orders)
         self.engine.client_ids = state.client_ids
         self.engine.trades = state.open_trades
         self.orders.update({o.client_id: o for o in state.open_orders})
@@ -161,7 +161,7 @@ class PaperExchange:
 
     async def fetch_balance(self) -> Balance:
         async with self._call():
-            return self.engine.balance_record(self.venue.prices)
+            return self.engine.balance_record()
 
     async def fetch_positions(self) -> list[Position]:
         async with self._call():
@@ -214,7 +214,6 @@ class PaperExchange:
                 reduce_only=reduce_only,
                 client_id=client_id,
                 last=self.venue.prices.get(symbol),
-                prices=self.venue.prices,
                 now_ms=self.venue.now_ms(),
             )
         return order
@@ -262,7 +261,7 @@ class PaperExchange:
             self._pending_events.append(
                 ExchangeEvent(
                     kind="balance",
-                    balance=self.engine.balance_record(self.venue.prices),
+                    balance=self.engine.balance_record(),
                     time=self.venue.now_ms(),
                 )
             )

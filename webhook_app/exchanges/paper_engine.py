@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ..errors import DuplicateClientId, OrderNotFound, OrderRejected
 from ..models import OrderType, Side
+from ..money import KeyedSum
 from .base import CANCELED, CLOSED, EXPIRED, OPEN, Balance, ExchangeEvent, Order, Position
 
 ZERO = Decimal(0)
@@ -57,8 +58,10 @@ class PaperEngine:
         max_leverage: Decimal,
         taker_fee: Decimal,
         maker_fee: Decimal,
+        prices: dict[str, Decimal],
         cancel_reduce_only_when_flat: bool = True,
     ) -> None:
+        self.prices = prices  # the venue's last prices, shared by every account
         self.balance = balance
         self.currency = currency
         self.max_leverage = max_leverage
@@ -67,6 +70,9 @@ class PaperEngine:
         self.cancel_reduce_only_when_flat = cancel_reduce_only_when_flat
         self.positions: dict[str, PositionState] = {}
         self.open_orders: dict[str, Order] = {}
+        self._open_by_symbol: dict[str, dict[str, Order]] = {}
+        self._upnl = KeyedSum()  # per symbol, so equity costs O(1) however many positions
+        self._notional = KeyedSum()
         self.client_ids: set[str] = set()
         self.trades: dict[str, TradeState] = {}
         self.seq = 0
@@ -81,28 +87,36 @@ class PaperEngine:
             symbol=symbol, size=state.size, entry_price=state.entry, unrealized_pnl=upnl
         )
 
-    def equity(self, prices: dict[str, Decimal]) -> Decimal:
-        total = self.balance
-        for symbol, state in self.positions.items():
-            if state.size and symbol in prices:
-                total += state.size * (prices[symbol] - state.entry)
-        return total
+    def equity(self) -> Decimal:
+        return self.balance + self._upnl.total
 
-    def balance_record(self, prices: dict[str, Decimal]) -> Balance:
-        used = sum(
-            (
-                abs(s.size) * prices.get(sym, s.entry) / self.max_leverage
-                for sym, s in self.positions.items()
-            ),
-            ZERO,
-        )
-        equity = self.equity(prices)
+    def balance_record(self) -> Balance:
+        used = self._notional.total / self.max_leverage
+        equity = self.equity()
         return Balance(
             currency=self.currency,
             total=self.balance,
             free=equity - used,
             assets={self.currency: self.balance},
         )
+
+    def revalue(self, symbol: str) -> None:
+        """Refresh one symbol's share of unrealized PnL and notional after a price or a fill."""
+        state = self.positions.get(symbol)
+        if state is None or not state.size:
+            self._upnl.set(symbol, ZERO)
+            self._notional.set(symbol, ZERO)
+            return
+        price = self.prices.get(symbol, state.entry)
+        self._upnl.set(symbol, state.size * (price - state.entry))
+        self._notional.set(symbol, abs(state.size) * price)
+
+    def load(self, positions: dict[str, PositionState], open_orders: list[Order]) -> None:
+        self.positions = positions
+        for order in open_orders:
+            self._add_open(order)
+        for symbol in positions:
+            self.revalue(symbol)
 
     def take_changes(self) -> Changes:
         changes, self.changes = self.changes, Changes()
@@ -122,7 +136,6 @@ class PaperEngine:
         reduce_only: bool,
         client_id: str,
         last: Decimal | None,
-        prices: dict[str, Decimal],
         now_ms: float,
     ) -> Order:
         if client_id in self.client_ids:
@@ -133,7 +146,7 @@ class PaperEngine:
             raise OrderRejected(f"reduce-only {side} on {symbol} would not reduce the position")
         if not reduce_only:
             reference = price if type is OrderType.LIMIT and price is not None else last
-            self._check_margin(symbol, side, amount, reference, prices)
+            self._check_margin(symbol, side, amount, reference)
         self.seq += 1
         self.client_ids.add(client_id)
         order = Order(
@@ -153,11 +166,11 @@ class PaperEngine:
             assert last is not None
             order = self._fill(order, last, self.taker_fee, now_ms)
         else:
-            self.open_orders[order.id] = order
+            self._add_open(order)
         return order
 
     def cancel(self, order_id: str, now_ms: float, status: str = CANCELED) -> Order:
-        order = self.open_orders.pop(order_id, None)
+        order = self._remove_open(order_id)
         if order is None:
             raise OrderNotFound(f"no open order {order_id}")
         order = replace(order, status=status)
@@ -186,7 +199,7 @@ class PaperEngine:
         if new.amount <= new.filled:
             raise OrderRejected(f"amount {new.amount} is not above the filled {new.filled}")
         self._check_shape(new.type, new.side, new.price, new.trigger_price, last)
-        self.open_orders[order_id] = new
+        self._add_open(new)
         self._record(new, "order", now_ms)
         return new
 
@@ -194,13 +207,14 @@ class PaperEngine:
         self, symbol: str, previous: Decimal | None, price: Decimal, now_ms: float
     ) -> None:
         """A new market price: fill the resting orders it reaches, nearest trigger first."""
-        due = [o for o in self.open_orders.values() if o.symbol == symbol and _is_hit(o, price)]
+        self.revalue(symbol)
+        resting = self._open_by_symbol.get(symbol, {})
+        due = [o for o in resting.values() if _is_hit(o, price)]
         reference = previous if previous is not None else price
         due.sort(key=lambda o: (abs(_level(o) - reference), o.timestamp))
         for order in due:
-            if order.id not in self.open_orders:
+            if self._remove_open(order.id) is None:
                 continue  # cancelled by an earlier fill (position went flat)
-            del self.open_orders[order.id]
             if order.type is OrderType.LIMIT:
                 assert order.price is not None
                 self._fill(order, order.price, self.maker_fee, now_ms)
@@ -208,6 +222,16 @@ class PaperEngine:
                 self._fill(order, price, self.taker_fee, now_ms)
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _add_open(self, order: Order) -> None:
+        self.open_orders[order.id] = order
+        self._open_by_symbol.setdefault(order.symbol, {})[order.id] = order
+
+    def _remove_open(self, order_id: str) -> Order | None:
+        order = self.open_orders.pop(order_id, None)
+        if order is not None:
+            self._open_by_symbol[order.symbol].pop(order_id, None)
+        return order
 
     def _check_shape(
         self,
@@ -235,7 +259,6 @@ class PaperEngine:
         side: Side,
         amount: Decimal,
         reference: Decimal | None,
-        prices: dict[str, Decimal],
     ) -> None:
         if reference is None:
             return
@@ -243,15 +266,8 @@ class PaperEngine:
         projected = abs(current + amount * side.sign)
         if projected <= abs(current):
             return
-        equity = self.equity(prices)
-        others = sum(
-            (
-                abs(s.size) * prices.get(sym, s.entry)
-                for sym, s in self.positions.items()
-                if sym != symbol
-            ),
-            ZERO,
-        )
+        equity = self.equity()
+        others = self._notional.total - self._notional.get(symbol)
         limit = equity * self.max_leverage
         if others + projected * reference > limit * Decimal("1.0001"):
             raise OrderRejected(
@@ -271,6 +287,7 @@ class PaperEngine:
         fee = amount * price * fee_rate
         realized = self._apply_to_position(order, state, amount, price, fee, now_ms)
         self.balance += realized - fee
+        self.revalue(order.symbol)
         filled = replace(
             order,
             status=CLOSED,
@@ -305,7 +322,7 @@ class PaperEngine:
             )
         )
         if state.size == 0 and self.cancel_reduce_only_when_flat:
-            for other in [o for o in self.open_orders.values() if o.symbol == order.symbol]:
+            for other in list(self._open_by_symbol.get(order.symbol, {}).values()):
                 if other.reduce_only:
                     self.cancel(other.id, now_ms)
         return filled

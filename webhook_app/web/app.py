@@ -49,7 +49,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 
 def run(settings: Settings) -> None:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     web.run_app(
         init_app(settings),
