@@ -91,6 +91,10 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     accounts_file: Path | None = None
     log_level: str = "INFO"
+    approval_ttl_s: float = 900.0
+    discord_study_url: Secret | None = None
+    discord_logs_url: Secret | None = None
+    discord_errors_url: Secret | None = None
 
     def account(self, name: str | None) -> Account | None:
         return self.accounts.get(name or self.default_account)
@@ -98,8 +102,14 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value this process knows, for redaction."""
         values = [self.passphrase.reveal()]
-        if self.api_token:
-            values.append(self.api_token.reveal())
+        for secret in (
+            self.api_token,
+            self.discord_study_url,
+            self.discord_logs_url,
+            self.discord_errors_url,
+        ):
+            if secret:
+                values.append(secret.reveal())
         for acc in self.accounts.values():
             for env_name in (acc.api_key_env, acc.api_secret_env, acc.api_password_env):
                 if env_name and os.environ.get(env_name):
@@ -145,6 +155,10 @@ def load_settings(
         journal_sync=reader.choice("JOURNAL_SYNC", "full", ("full", "normal")),
         accounts_file=accounts_path,
         log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        approval_ttl_s=float(reader.decimal("APPROVAL_TTL", Decimal(900), minimum=Decimal(1))),
+        discord_study_url=reader.url("DISCORD_STUDY_URL"),
+        discord_logs_url=reader.url("DISCORD_LOGS_URL"),
+        discord_errors_url=reader.url("DISCORD_ERRORS_URL"),
     )
 
 
@@ -189,6 +203,15 @@ class _EnvReader:
     def path(self, name: str, default: Path | None) -> Path | None:
         raw = self._get(name)
         return Path(raw).expanduser() if raw else default
+
+    def url(self, name: str) -> Secret | None:
+        """A Discord webhook URL: a secret (its token posts as the webhook)."""
+        value = self._get(name)
+        if value is None:
+            return None
+        if not value.lower().startswith(("https://", "http://")):
+            raise ConfigError(f"{name} must be an http(s) URL (a Discord webhook URL)")
+        return Secret(value)
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
         raw = (self._get(name) or default).lower()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .config import Settings
 from .exchanges.paper import PaperVenue
 from .execution import Executor
 from .journal import Journal
 from .redaction import Redactor, install_log_redaction
+from .relay.notifier import Notifier
+from .relay.outbox import Outbox
+from .relay.poster import DiscordPoster
 from .service import AlertService
 from .venues import Venues
 
@@ -18,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 class Core:
+    """Everything behind the transports, built once; `start` opens it, `close` shuts it."""
+
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
@@ -33,30 +39,51 @@ class Core:
         )
         self.journal = Journal(settings.data_dir, synchronous=settings.journal_sync, clock=clock)
         self.venues = Venues(settings, self.paper)
-        self.executor: Executor | None = None
-        self.service: AlertService | None = None
+        self.executor = Executor(
+            self.journal, self.venues, clock=clock, resume_max_age_s=settings.resume_max_age_s
+        )
+        self.poster = DiscordPoster(
+            {
+                "study": settings.discord_study_url,
+                "logs": settings.discord_logs_url,
+                "errors": settings.discord_errors_url,
+            },
+            Outbox(self.journal),
+            self.redactor,
+            usernames={
+                "study": "TradingView alert",
+                "logs": "Bridge logs",
+                "errors": "Bridge errors",
+            },
+        )
+        self.notifier = Notifier(self.poster, self._describe)
+        self.service = AlertService(
+            settings,
+            self.journal,
+            self.venues,
+            self.executor,
+            self.redactor,
+            self.notifier,
+            clock=clock,
+        )
+
+    async def _describe(self, alert_id: str) -> dict[str, Any]:
+        return (await self.service.status(alert_id)).body
 
     async def start(self) -> Core:
         install_log_redaction(self.redactor)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.journal.start()
         await self.venues.start()
-        self.executor = Executor(
-            self.journal,
-            self.venues,
-            clock=self.clock,
-            resume_max_age_s=self.settings.resume_max_age_s,
-        )
-        self.service = AlertService(
-            self.settings, self.journal, self.venues, self.executor, self.redactor, clock=self.clock
-        )
+        await self.poster.start()
         for note in await self.service.start():
             logger.warning("recovery: %s", note)
         return self
 
     async def close(self) -> None:
-        if self.executor is not None:
-            await self.executor.close()
+        await self.executor.close()
+        await self.notifier.close()
+        await self.poster.close()
         await self.venues.close()
         await self.paper.close()
         await self.journal.close()

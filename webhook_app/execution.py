@@ -95,6 +95,7 @@ class Executor:
         self.queues = SerialQueues()
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.armed: dict[str, Armed] = {}  # by the entry's client id
+        self.listeners: list[Callable[[str], None]] = []  # called with an alert id once final
         for venue in venues:
             venue.exchange.subscribe(functools.partial(self._on_event, venue))
 
@@ -115,7 +116,15 @@ class Executor:
             job.alert_id, outcome.status, outcome.message, outcome.warnings, outcome.updates
         )
         logger.info("alert %s %s: %s", job.alert_id, outcome.status, outcome.message)
+        self._finished(job.alert_id)
         return outcome.status
+
+    def _finished(self, alert_id: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(alert_id)
+            except Exception:
+                logger.exception("alert %s: a listener failed", alert_id)
 
     async def _run(self, job: Job) -> Outcome:
         alert, venue, market = job.alert, job.venue, job.market
@@ -220,6 +229,7 @@ class Executor:
             )
         await self.journal.set_status(row.id, NEEDS_REVIEW, message, expect=(ACCEPTED, EXECUTING))
         logger.warning("alert %s needs review: %s", row.id, message)
+        self._finished(row.id)
         return f"{row.id}: needs review"
 
     async def _reconcile(self, venue: Venue, symbol: str, rows: list[dict[str, Any]]) -> list[str]:

@@ -15,7 +15,8 @@ from .storage import SqliteWorker
 # Alert statuses. "Final" ones never change again.
 ACCEPTED, EXECUTING, EXECUTED = "accepted", "executing", "executed"
 FAILED, REJECTED, IGNORED, NEEDS_REVIEW = "failed", "rejected", "ignored", "needs_review"
-FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW})
+PENDING_APPROVAL, DECLINED, EXPIRED = "pending_approval", "declined", "expired"
+FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts(
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS alerts(
     message TEXT NOT NULL DEFAULT '',
     warnings TEXT NOT NULL DEFAULT '[]',
     flags TEXT NOT NULL DEFAULT '[]',
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    expires_at REAL
 );
 CREATE INDEX IF NOT EXISTS alerts_idem ON alerts(idem_key, received_at);
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
@@ -62,7 +64,33 @@ CREATE TABLE IF NOT EXISTS orders(
 );
 CREATE INDEX IF NOT EXISTS orders_alert ON orders(alert_id, seq);
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+CREATE TABLE IF NOT EXISTS outbox(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    alert_id TEXT,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at REAL,
+    message_id TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(channel, id) WHERE delivered_at IS NULL
+    AND error IS NULL;
 """
+
+# Columns added after the first release, so an older data dir is upgraded in place.
+_ADDED_COLUMNS = {"alerts": {"expires_at": "REAL"}}
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
 
 # Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
 PLANNED, ARMED, SKIPPED, UNKNOWN = "planned", "armed", "skipped", "unknown"
@@ -95,6 +123,7 @@ class AlertRow:
     warnings: list[str]
     flags: list[str]
     updated_at: float
+    expires_at: float | None = None
 
     @property
     def final(self) -> bool:
@@ -115,6 +144,8 @@ class NewAlert:
     message: str = ""
     warnings: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    expires_at: float | None = None
+    outbox: tuple[tuple[str, str], ...] = ()  # (channel, payload JSON) written with the alert
 
 
 class Journal:
@@ -124,7 +155,7 @@ class Journal:
         self.worker = SqliteWorker(
             data_dir / "journal.sqlite3",
             synchronous=synchronous,
-            setup=lambda conn: conn.executescript(SCHEMA),
+            setup=create_schema,
         )
         self.clock = clock
 
@@ -151,8 +182,8 @@ class Journal:
                 return _alert_row(first), False
             conn.execute(
                 "INSERT INTO alerts(id, received_at, route, source, account, symbol, idem_key,"
-                " status, body, alert, message, warnings, flags, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " status, body, alert, message, warnings, flags, updated_at, expires_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     new.id,
                     now,
@@ -168,7 +199,12 @@ class Journal:
                     json.dumps(list(new.warnings)),
                     json.dumps(list(new.flags)),
                     now,
+                    new.expires_at,
                 ),
+            )
+            conn.executemany(
+                "INSERT INTO outbox(channel, payload, alert_id, created_at) VALUES (?,?,?,?)",
+                [(channel, payload, new.id, now) for channel, payload in new.outbox],
             )
             row = conn.execute("SELECT * FROM alerts WHERE id=?", (new.id,)).fetchone()
             return _alert_row(row), True
@@ -390,4 +426,5 @@ def _alert_row(r: sqlite3.Row) -> AlertRow:
         warnings=json.loads(r["warnings"]),
         flags=json.loads(r["flags"]),
         updated_at=r["updated_at"],
+        expires_at=r["expires_at"],
     )

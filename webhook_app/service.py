@@ -10,28 +10,35 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .config import Settings
-from .errors import NotFound
+from .errors import AlertRejected, NotFound
+from .exchanges.base import Market
 from .execution import Executor, Job
 from .intake import Dialect, Intake
 from .journal import (
     ACCEPTED,
+    DECLINED,
     EXECUTED,
     EXECUTING,
+    EXPIRED,
     FAILED,
     IGNORED,
     NEEDS_REVIEW,
+    PENDING_APPROVAL,
     REJECTED,
     AlertRow,
     Journal,
     NewAlert,
 )
-from .models import AlertKind
+from .models import AlertKind, OrderPlan
 from .planning import plan_alert
 from .redaction import Redactor
-from .venues import Venues
+from .relay.messages import study_message
+from .relay.notifier import Notifier
+from .venues import Venue, Venues
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +48,14 @@ HTTP_FOR_STATUS = {
     IGNORED: 200,
     ACCEPTED: 202,
     EXECUTING: 202,
+    PENDING_APPROVAL: 202,
+    DECLINED: 200,
+    EXPIRED: 200,
     REJECTED: 422,
     FAILED: 502,
     NEEDS_REVIEW: 502,
 }
-SUCCESSFUL = frozenset({EXECUTED, IGNORED, ACCEPTED, EXECUTING})
+SUCCESSFUL = frozenset({EXECUTED, IGNORED, ACCEPTED, EXECUTING, PENDING_APPROVAL, DECLINED})
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,16 @@ def idempotency_key(source: str, route: str, account: str, intake: Intake) -> st
     return f"sha256:{digest[:32]}"
 
 
+@dataclass(frozen=True)
+class Checked:
+    """An alert that passed intake: where it goes, and what the planner would do now."""
+
+    intake: Intake
+    venue: Venue
+    market: Market
+    preview: OrderPlan | None
+
+
 class AlertService:
     def __init__(
         self,
@@ -75,11 +95,18 @@ class AlertService:
         venues: Venues,
         executor: Executor,
         redactor: Redactor,
+        notifier: Notifier,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings, self.journal, self.venues = settings, journal, venues
-        self.executor, self.redactor, self.clock = executor, redactor, clock
+        self.executor, self.redactor, self.notifier, self.clock = (
+            executor,
+            redactor,
+            notifier,
+            clock,
+        )
+        executor.listeners.append(notifier.finished)
 
     async def start(self) -> list[str]:
         return await self.executor.recover()
@@ -94,37 +121,90 @@ class AlertService:
         wait: float | None = None,
     ) -> Answer:
         """Validate, journal and schedule one alert; answer once it is durable (or has finished)."""
-        intake = dialect.read(raw, query or {}, self.settings)
-        alert = intake.alert
-        venue = self.venues.get(alert.account)
-        market = self.venues.resolve(venue, alert.ticker)
-        if alert.kind is AlertKind.ENTRY:
-            # Refuse what can never be placed now, before it is journaled. Execution plans again.
-            plan_alert(alert, venue.account, venue.book.facts(market))
-        status = IGNORED if alert.kind is AlertKind.INFO else ACCEPTED
-        new = NewAlert(
-            id=new_alert_id(),
+        data = dialect.open(raw, query or {}, self.settings)
+        checked = self.check(data, dialect)
+        alert, venue, market = checked.intake.alert, checked.venue, checked.market
+        study = route == "study"
+        if study:
+            status = PENDING_APPROVAL
+        else:
+            status = IGNORED if alert.kind is AlertKind.INFO else ACCEPTED
+        new = self._new_alert(checked, raw, route, status)
+        row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
+        if not created:
+            answer = await self._duplicate(row, wait)
+            self.notifier.outcome(answer.body)
+            return answer
+        if status == ACCEPTED:
+            self.executor.submit(Job(row.id, alert, venue, market))
+        elif status == IGNORED:
+            self.notifier.outcome((await self.answer(row, fresh=True)).body)
+        elif study:
+            self._relay(new)
+        if wait and status == ACCEPTED:
+            return await self.wait(row.id, wait)
+        return await self.answer(row, fresh=True)
+
+    def check(self, data: dict[str, Any], dialect: Dialect) -> Checked:
+        """Intake rules for an authenticated body; refusals go to the trader's channels too."""
+        symbol = str(data.get("ticker", ""))[:40]
+        try:
+            intake = dialect.parse(data, self.settings)
+            venue = self.venues.get(intake.alert.account)
+            market = self.venues.resolve(venue, intake.alert.ticker)
+            preview = None
+            if intake.alert.kind is AlertKind.ENTRY:
+                # Refuse what can never be placed now, before journaling. Execution plans again.
+                preview = plan_alert(intake.alert, venue.account, venue.book.facts(market))
+        except AlertRejected as e:
+            self.notifier.refused(e.status, e.message, symbol=symbol)
+            raise
+        return Checked(intake, venue, market, preview)
+
+    def _new_alert(self, checked: Checked, raw: bytes, route: str, status: str) -> NewAlert:
+        alert, venue = checked.intake.alert, checked.venue
+        alert_id = new_alert_id()
+        expires_at = None
+        outbox: tuple[tuple[str, str], ...] = ()
+        message = ""
+        if status == IGNORED:
+            message = f"{alert.message!r} is informational: recorded, nothing to do"
+        if status == PENDING_APPROVAL:
+            expires_at = self.clock() + self.settings.approval_ttl_s
+            relay = study_message(
+                alert_id=alert_id,
+                alert=alert,
+                fields=checked.intake.fields,
+                plan=checked.preview,
+                account=venue.account.name,
+                currency=venue.account.currency,
+                expires_at=expires_at,
+            )
+            relay = self.redactor.redact_obj(relay)  # type: ignore[assignment]
+            if self.notifier.poster.enabled("study"):
+                outbox = (("study", json.dumps(relay)),)  # durable with the alert itself
+            else:
+                self.notifier.poster.post_nowait("study", relay, alert_id)  # to the log
+            message = "relayed to Discord for approval"
+        return NewAlert(
+            id=alert_id,
             route=route,
             source=alert.source,
             account=venue.account.name,
-            symbol=market.symbol,
-            idem_key=idempotency_key(alert.source, route, venue.account.name, intake),
+            symbol=checked.market.symbol,
+            idem_key=idempotency_key(alert.source, route, venue.account.name, checked.intake),
             status=status,
             body=self.redactor.redact(raw.decode("utf-8", "replace")),
             alert=alert.to_json(),
-            message=f"{alert.message!r} is informational: recorded, nothing to do"
-            if status == IGNORED
-            else "",
-            warnings=tuple(intake.warnings),
+            message=message,
+            warnings=tuple(checked.intake.warnings),
+            expires_at=expires_at,
+            outbox=outbox,
         )
-        row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
-        if not created:
-            return await self._duplicate(row, wait)
-        if status == ACCEPTED:
-            self.executor.submit(Job(row.id, alert, venue, market))
-        if wait:
-            return await self.wait(row.id, wait)
-        return await self.answer(row, fresh=True)
+
+    def _relay(self, new: NewAlert) -> None:
+        if new.outbox:
+            self.notifier.poster.wake("study")
 
     async def wait(self, alert_id: str, seconds: float) -> Answer:
         task = self.executor.tasks.get(alert_id)
@@ -180,6 +260,8 @@ class AlertService:
             body["warnings"] = row.warnings
         if row.flags:
             body["flags"] = row.flags
+        if row.expires_at is not None:
+            body["expires_at"] = datetime.fromtimestamp(row.expires_at, UTC).isoformat()
         return Answer(HTTP_FOR_STATUS.get(row.status, 200), body)
 
 

@@ -1,4 +1,9 @@
-"""Intake: one small parser per alert dialect, each returning the core's Alert."""
+"""Intake: one small parser per alert dialect, each returning the core's Alert.
+
+A dialect has two steps. `open` decodes the body and authenticates it (401 for any secret
+problem, 400 for a body it cannot read); `parse` validates an authenticated body into an Alert.
+Only what fails in `parse` is reported to the trader's channels: a stranger's noise is not.
+"""
 
 from __future__ import annotations
 
@@ -25,25 +30,28 @@ class Intake:
 @dataclass(frozen=True)
 class Dialect:
     name: str
-    read: Callable[[bytes, Mapping[str, str], Settings], Intake]
+    open: Callable[[bytes, Mapping[str, str], Settings], dict[str, Any]]
+    parse: Callable[[dict[str, Any], Settings], Intake]
 
 
-_SECRET_FIELDS = ("passphrase",)
+_SECRET_FIELDS = frozenset({"passphrase"})
 
 
-def read_tradingview(
-    raw: bytes, query: Mapping[str, str], settings: Settings, *, study: bool = False
-) -> Intake:
+def open_tradingview(raw: bytes, query: Mapping[str, str], settings: Settings) -> dict[str, Any]:
     data = load_json_object(decode_body(raw))
     # Authenticate before validating, so a stranger learns nothing about the rules.
     if not settings.passphrase.matches(data.get("passphrase")):
         raise Unauthorized()
+    return data
+
+
+def _parse_tradingview(data: dict[str, Any], study: bool) -> Intake:
     alert, warnings = parse_tradingview(data, study=study)
     fields = {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
     return Intake(alert=alert, fields=fields, warnings=warnings)
 
 
-TRADINGVIEW = Dialect("tradingview", read_tradingview)
+TRADINGVIEW = Dialect("tradingview", open_tradingview, lambda d, s: _parse_tradingview(d, False))
 TRADINGVIEW_STUDY = Dialect(
-    "tradingview_study", lambda raw, q, s: read_tradingview(raw, q, s, study=True)
+    "tradingview_study", open_tradingview, lambda d, s: _parse_tradingview(d, True)
 )

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from aiohttp import web
 
 from ..errors import MalformedAlert
-from ..intake import TRADINGVIEW, Dialect
+from ..intake import TRADINGVIEW, TRADINGVIEW_STUDY, Dialect
 from ..service import MAX_WAIT_S, AlertService
 from .keys import CORE
 
@@ -17,9 +17,7 @@ _STARTED = time.time()
 
 
 def _service(request: web.Request) -> AlertService:
-    service = request.app[CORE].service
-    assert service is not None
-    return service
+    return request.app[CORE].service
 
 
 def parse_wait(request: web.Request) -> float | None:
@@ -49,6 +47,11 @@ async def webhook_order(request: web.Request) -> web.Response:
     return await _submit(request, TRADINGVIEW, "order")
 
 
+@routes.post("/tradingview-to-discord-study")
+async def discord_study(request: web.Request) -> web.Response:
+    return await _submit(request, TRADINGVIEW_STUDY, "study")
+
+
 @routes.get("/alerts/{alert_id}")
 async def alert_status(request: web.Request) -> web.Response:
     answer = await _service(request).status(request.match_info["alert_id"])
@@ -67,6 +70,7 @@ async def health(request: web.Request) -> web.Response:
             "accounts": accounts,
             "default_account": core.settings.default_account,
             "uptime_s": round(time.time() - _STARTED, 1),
-            "executing": len(core.executor.tasks) if core.executor else 0,
+            "executing": len(core.executor.tasks),
+            "discord": {c: core.poster.enabled(c) for c in ("study", "logs", "errors")},
         }
     )

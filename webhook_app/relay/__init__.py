@@ -1,0 +1,1 @@
+"""Discord relay: the study alert, the logs and errors channels, and their webhook poster."""

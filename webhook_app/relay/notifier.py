@@ -1,0 +1,53 @@
+"""Tells the logs and errors channels what became of each alert, without ever delaying one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .messages import outcome_message
+from .poster import DiscordPoster
+
+logger = logging.getLogger(__name__)
+
+# Outcomes a trader must act on also go to the errors channel.
+ERROR_STATUSES = frozenset({"rejected", "malformed", "failed", "needs_review"})
+
+
+class Notifier:
+    def __init__(
+        self, poster: DiscordPoster, describe: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> None:
+        self.poster = poster
+        self.describe = describe
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def outcome(self, answer: dict[str, Any]) -> None:
+        """Post one outcome: to logs always, to errors when it needs a trader."""
+        message = outcome_message(answer)
+        alert_id = answer.get("alert_id")
+        self.poster.post_nowait("logs", message, alert_id)
+        if answer.get("status") in ERROR_STATUSES:
+            self.poster.post_nowait("errors", message, alert_id)
+
+    def finished(self, alert_id: str) -> None:
+        """An alert reached its final state: describe it (from the journal) and post it."""
+        task = asyncio.create_task(self._finished(alert_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finished(self, alert_id: str) -> None:
+        try:
+            self.outcome(await self.describe(alert_id))
+        except Exception:
+            logger.exception("could not describe alert %s for Discord", alert_id)
+
+    def refused(self, status: str, message: str, *, symbol: str = "") -> None:
+        """An authenticated alert refused before journaling (malformed or not tradable)."""
+        self.outcome({"status": status, "message": message, "symbol": symbol})
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,258 @@
+"""Posts to Discord webhooks in the background: a queue per channel, Discord's rate limits obeyed,
+a backlog batched ten embeds to a message, and every message kept in the outbox until delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from ..config import Secret
+from ..redaction import Redactor
+from .outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+MAX_EMBEDS = 10  # per message (Discord)
+MAX_EMBED_CHARS = 6000  # all embeds of one message together (Discord)
+_RETRYABLE = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+
+
+@dataclass
+class Pending:
+    ids: list[int]
+    payload: dict[str, Any]
+
+
+@dataclass
+class RateLimit:
+    """One webhook's bucket, as Discord's headers and 429s describe it."""
+
+    clock: Callable[[], float]
+    blocked_until: float = 0.0
+    waits: list[float] = field(default_factory=list)
+
+    async def wait(self) -> None:
+        delay = self.blocked_until - self.clock()
+        if delay > 0:
+            self.waits.append(delay)
+            await asyncio.sleep(delay)
+
+    def update(self, status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> None:
+        now = self.clock()
+        if status == 429:
+            retry = body.get("retry_after") or headers.get("Retry-After") or 1.0
+            self.blocked_until = max(self.blocked_until, now + float(retry))
+        remaining, reset_after = (
+            headers.get("X-RateLimit-Remaining"),
+            headers.get("X-RateLimit-Reset-After"),
+        )
+        if remaining is not None and reset_after is not None and int(float(remaining)) <= 0:
+            self.blocked_until = max(self.blocked_until, now + float(reset_after))
+
+
+def embed_chars(embed: Mapping[str, Any]) -> int:
+    """Characters Discord counts towards the 6,000 per message."""
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", "")) + len(
+        embed.get("author", {}).get("name", "")
+    )
+    for f in embed.get("fields", []):
+        total += len(f.get("name", "")) + len(f.get("value", ""))
+    return total
+
+
+def mergeable(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if a.get("content") or b.get("content") or a.get("files") or b.get("files"):
+        return False
+    if a.get("username") != b.get("username"):
+        return False
+    embeds = [*a.get("embeds", []), *b.get("embeds", [])]
+    return len(embeds) <= MAX_EMBEDS and sum(embed_chars(e) for e in embeds) <= MAX_EMBED_CHARS
+
+
+class DiscordPoster:
+    """One queue per channel (study, logs, errors); nothing that calls `post` waits on Discord."""
+
+    def __init__(
+        self,
+        urls: Mapping[str, Secret | None],
+        outbox: Outbox,
+        redactor: Redactor,
+        *,
+        usernames: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_backoff_s: float = 30.0,
+        timeout_s: float = 10.0,
+        linger_s: float = 0.05,
+    ) -> None:
+        self.urls = {c: u for c, u in urls.items() if u is not None}
+        self.outbox, self.redactor, self.clock = outbox, redactor, clock
+        self.usernames = dict(usernames or {})
+        self.max_backoff_s, self.timeout_s, self.linger_s = max_backoff_s, timeout_s, linger_s
+        self.queues: dict[str, deque[Pending]] = {c: deque() for c in self.urls}
+        self.limits: dict[str, RateLimit] = {}
+        for url in self.urls.values():
+            self.limits.setdefault(url.reveal(), RateLimit(clock))
+        self._wake = {c: asyncio.Event() for c in self.urls}
+        self._known: set[int] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self.requests = 0
+        self.delivered_messages = 0
+
+    def enabled(self, channel: str) -> bool:
+        return channel in self.urls
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        for channel in self.urls:
+            await self.sync_outbox(channel)
+            self._tasks.append(asyncio.create_task(self._drain(channel), name=f"discord-{channel}"))
+
+    async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    async def sync_outbox(self, channel: str) -> None:
+        """Queue what the outbox holds for this channel and is not queued yet (after a restart)."""
+        for item in await self.outbox.pending(channel):
+            if item.id not in self._known:
+                self._enqueue(channel, Pending([item.id], item.payload))
+
+    async def post(
+        self, channel: str, payload: dict[str, Any], alert_id: str | None = None
+    ) -> None:
+        """Redact, keep in the outbox, and queue. Unset channel: the message goes to the log."""
+        safe = self.redactor.redact_obj(payload)
+        assert isinstance(safe, dict)
+        if not self.enabled(channel):
+            logger.info("discord %s (no URL set): %s", channel, render_text(safe))
+            return
+        if channel in self.usernames:
+            safe.setdefault("username", self.usernames[channel])
+        item_id = await self.outbox.add(channel, safe, alert_id)
+        self._enqueue(channel, Pending([item_id], safe))
+
+    def post_nowait(
+        self, channel: str, payload: dict[str, Any], alert_id: str | None = None
+    ) -> None:
+        self._spawn(self.post(channel, payload, alert_id))
+
+    def wake(self, channel: str) -> None:
+        """Messages were written to the outbox with something else (an alert): queue them."""
+        if self.enabled(channel):
+            self._spawn(self.sync_outbox(channel))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _enqueue(self, channel: str, item: Pending) -> None:
+        self._known.update(item.ids)
+        self.queues[channel].append(item)
+        self._wake[channel].set()
+
+    async def _drain(self, channel: str) -> None:
+        queue, wake = self.queues[channel], self._wake[channel]
+        limit = self.limits[self.urls[channel].reveal()]
+        failures = 0
+        while True:
+            if not queue:
+                wake.clear()
+                await wake.wait()
+                await asyncio.sleep(self.linger_s)  # let a burst gather into one message
+                continue
+            # Wait for the bucket first, then batch all that queued meanwhile.
+            await limit.wait()
+            batch = self._take_batch(queue)
+            try:
+                outcome = await self._attempt(channel, limit, batch)
+            except asyncio.CancelledError:
+                queue.appendleft(batch)
+                raise
+            except Exception:
+                logger.exception(
+                    "discord %s: delivery crashed; the messages stay in the outbox", channel
+                )
+                outcome = "retry"
+            if outcome in ("delivered", "dropped"):
+                failures = 0
+                continue
+            queue.appendleft(batch)
+            if outcome == "retry":
+                failures += 1
+                delay = min(self.max_backoff_s, 0.25 * 2**failures) * (0.5 + random.random() / 2)  # noqa: S311
+                logger.warning("discord %s unavailable; retry in %.1f s", channel, delay)
+                await asyncio.sleep(delay)
+
+    def _take_batch(self, queue: deque[Pending]) -> Pending:
+        batch = queue.popleft()
+        while queue and mergeable(batch.payload, queue[0].payload):
+            nxt = queue.popleft()
+            merged = {**batch.payload, "embeds": [*batch.payload["embeds"], *nxt.payload["embeds"]]}
+            batch = Pending(batch.ids + nxt.ids, merged)
+        return batch
+
+    async def _attempt(self, channel: str, limit: RateLimit, batch: Pending) -> str:
+        """One request: delivered, dropped (refused for good), rate_limited, or retry (5xx)."""
+        status, body = await self._send(self.urls[channel].reveal(), batch.payload)
+        if status is None:
+            return "retry"
+        limit.update(status, body.pop("_headers", {}), body)
+        if status < 300:
+            self.delivered_messages += 1
+            self.outbox.delivered(batch.ids, str(body["id"]) if body.get("id") else None)
+            return "delivered"
+        if status == 429:
+            return "rate_limited"
+        if status >= 500:
+            return "retry"
+        reason = f"HTTP {status}: {str(body.get('message', ''))[:200]}"
+        logger.error("discord %s refused a message (%s); dropped", channel, reason)
+        self.outbox.failed(batch.ids, reason)
+        return "dropped"
+
+    async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+        assert self._session is not None
+        self.requests += 1
+        try:
+            async with self._session.post(url, params={"wait": "true"}, json=payload) as response:
+                text = await response.text()
+                try:
+                    body = json.loads(text) if text else {}
+                except ValueError:
+                    body = {}
+                if not isinstance(body, dict):
+                    body = {}
+                body["_headers"] = dict(response.headers)
+                return response.status, body
+        except _RETRYABLE as e:
+            logger.warning("discord post failed: %s", e.__class__.__name__)
+            return None, {}
+
+
+def render_text(payload: Mapping[str, Any]) -> str:
+    """A plain-text rendering, for the log when a channel has no URL."""
+    parts = [str(payload.get("content", ""))] if payload.get("content") else []
+    for embed in payload.get("embeds", []):
+        parts.append(embed.get("title", ""))
+        if embed.get("description"):
+            parts.append(embed["description"])
+        parts.extend(f"{f['name']}: {f['value']}" for f in embed.get("fields", []))
+    return " | ".join(p.replace("\n", " ") for p in parts if p)
