@@ -30,6 +30,9 @@ demo: $(RUNTIME)
 run: $(RUNTIME)
 	$(PY) -m webhook_app serve
 
+bot: $(RUNTIME)
+	$(PY) -m discord_bot
+
 lint: $(DEV)
 	$(PY) -m ruff check .
 

@@ -56,9 +56,12 @@ def settings(tmp_path: Path) -> Settings:
 async def make_client(aiohttp_client: Any, tmp_path: Path) -> Callable[..., Any]:
     """Start a real app (paper exchange, journal in tmp) and return a checked client."""
 
-    async def start(settings: Settings | None = None, **env: str) -> Client:
+    async def start(
+        settings: Settings | None = None, *, clock: Callable[[], float] | None = None, **env: str
+    ) -> Client:
         chosen = settings or make_settings(tmp_path / "data", **env)
-        return Client(await aiohttp_client(init_app(chosen)))
+        app = init_app(chosen, clock=clock) if clock else init_app(chosen)
+        return Client(await aiohttp_client(app))
 
     return start
 

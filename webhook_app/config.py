@@ -127,7 +127,7 @@ def load_settings(
             merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         merged.update(os.environ)
         env = merged
-    reader = _EnvReader(env)
+    reader = EnvReader(env)
     passphrase = reader.required_secret("WEBHOOK_PASSPHRASE")
     if len(passphrase.reveal()) < 12:
         logger.warning("WEBHOOK_PASSPHRASE is shorter than 12 characters; use a long random one")
@@ -162,7 +162,7 @@ def load_settings(
     )
 
 
-class _EnvReader:
+class EnvReader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
 

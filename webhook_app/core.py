@@ -10,6 +10,7 @@ from typing import Any
 from .config import Settings
 from .exchanges.paper import PaperVenue
 from .execution import Executor
+from .guard import TradingSwitch
 from .journal import Journal
 from .redaction import Redactor, install_log_redaction
 from .relay.notifier import Notifier
@@ -39,8 +40,13 @@ class Core:
         )
         self.journal = Journal(settings.data_dir, synchronous=settings.journal_sync, clock=clock)
         self.venues = Venues(settings, self.paper)
+        self.switch = TradingSwitch(self.journal, clock)
         self.executor = Executor(
-            self.journal, self.venues, clock=clock, resume_max_age_s=settings.resume_max_age_s
+            self.journal,
+            self.venues,
+            self.switch,
+            clock=clock,
+            resume_max_age_s=settings.resume_max_age_s,
         )
         self.poster = DiscordPoster(
             {
@@ -64,6 +70,7 @@ class Core:
             self.executor,
             self.redactor,
             self.notifier,
+            self.switch,
             clock=clock,
         )
 
@@ -81,6 +88,7 @@ class Core:
         return self
 
     async def close(self) -> None:
+        await self.service.close()
         await self.executor.close()
         await self.notifier.close()
         await self.poster.close()

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .errors import AlertRejected, BotError
+from .errors import AlertRejected, BotError, Halted
 from .exchanges.base import CLOSED, FINAL_STATUSES, ExchangeEvent, Market, Order
+from .guard import TradingSwitch
 from .journal import (
     ACCEPTED,
     ARMED,
     EXECUTED,
     EXECUTING,
     FAILED,
+    HALTED,
     NEEDS_REVIEW,
     REJECTED,
     SKIPPED,
@@ -86,11 +88,12 @@ class Executor:
         self,
         journal: Journal,
         venues: Venues,
+        switch: TradingSwitch,
         *,
         clock: Callable[[], float] = time.time,
         resume_max_age_s: float = 60.0,
     ) -> None:
-        self.journal, self.venues, self.clock = journal, venues, clock
+        self.journal, self.venues, self.switch, self.clock = journal, venues, switch, clock
         self.resume_max_age_s = resume_max_age_s
         self.queues = SerialQueues()
         self.tasks: dict[str, asyncio.Task[str]] = {}
@@ -134,8 +137,11 @@ class Executor:
             venue.book.note_price(market.symbol, alert.price)
         try:
             plan = plan_alert(alert, venue.account, venue.book.facts(market))
+            self.switch.check_plan(plan)
         except AlertRejected as e:
             return Outcome(REJECTED, e.message)
+        except Halted as e:
+            return Outcome(HALTED, e.message)
         await self.journal.save_plan(job.alert_id, plan.to_json(), order_rows(job.alert_id, plan))
         outcome = await PlanRun(self.journal, venue, market, job.alert_id, plan).run()
         outcome.warnings[:0] = list(plan.notes)

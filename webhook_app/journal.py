@@ -16,7 +16,8 @@ from .storage import SqliteWorker
 ACCEPTED, EXECUTING, EXECUTED = "accepted", "executing", "executed"
 FAILED, REJECTED, IGNORED, NEEDS_REVIEW = "failed", "rejected", "ignored", "needs_review"
 PENDING_APPROVAL, DECLINED, EXPIRED = "pending_approval", "declined", "expired"
-FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED})
+HALTED = "halted"
+FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED, HALTED})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts(
@@ -77,6 +78,18 @@ CREATE TABLE IF NOT EXISTS outbox(
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(channel, id) WHERE delivered_at IS NULL
     AND error IS NULL;
+CREATE TABLE IF NOT EXISTS decisions(
+    alert_id TEXT PRIMARY KEY,
+    decision TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at REAL NOT NULL,
+    edits TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS settings(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 
 # Columns added after the first release, so an older data dir is upgraded in place.
@@ -291,6 +304,104 @@ class Journal:
     def update_order(self, client_id: str, **values: Any) -> Any:
         """Queue one order update; returns the future (the caller may await it or not)."""
         return self.worker.submit(_orders_writer([(client_id, values)], self.clock()))
+
+    async def decide(
+        self,
+        alert_id: str,
+        *,
+        status: str,
+        decision: str,
+        by: str,
+        edits: dict[str, Any] | None = None,
+        alert: dict[str, Any] | None = None,
+    ) -> bool:
+        """The one compare-and-set that turns a pending study alert into a decision.
+
+        True for the first decision; False when it was already decided or its approval expired.
+        """
+        now = self.clock()
+        edited = json.dumps(alert) if alert is not None else None
+
+        def job(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE alerts SET status=?, updated_at=?, alert=COALESCE(?, alert) WHERE id=?"
+                " AND status=? AND (expires_at IS NULL OR expires_at>?)",
+                (status, now, edited, alert_id, PENDING_APPROVAL, now),
+            ).rowcount
+            if changed:
+                conn.execute(
+                    "INSERT INTO decisions VALUES (?,?,?,?,?)",
+                    (alert_id, decision, by, now, json.dumps(edits or {}, default=str)),
+                )
+            return changed == 1
+
+        return await self.worker.run(job)
+
+    async def decision(self, alert_id: str) -> dict[str, Any] | None:
+        row = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM decisions WHERE alert_id=?", (alert_id,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return {
+            "decision": row["decision"],
+            "decided_by": row["decided_by"],
+            "decided_at": row["decided_at"],
+            "edits": json.loads(row["edits"]),
+        }
+
+    async def expire_approvals(self) -> list[str]:
+        """Mark pending study alerts past their expiry as expired; returns their ids."""
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM alerts WHERE status=? AND expires_at<=?",
+                    (PENDING_APPROVAL, now),
+                )
+            ]
+            conn.executemany(
+                "UPDATE alerts SET status=?, updated_at=?, message=? WHERE id=? AND status=?",
+                [
+                    (
+                        EXPIRED,
+                        now,
+                        "approval window expired: nothing was placed",
+                        i,
+                        PENDING_APPROVAL,
+                    )
+                    for i in ids
+                ],
+            )
+            return ids
+
+        return await self.worker.run(job)
+
+    async def get_setting(self, key: str) -> str | None:
+        row = await self.worker.run(
+            lambda conn: conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        )
+        return row[0] if row else None
+
+    async def settings_like(self, prefix: str) -> dict[str, str]:
+        rows = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT key, value FROM settings WHERE key LIKE ?", (prefix + "%",)
+            ).fetchall()
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def set_setting(self, key: str, value: str) -> None:
+        now = self.clock()
+        await self.worker.run(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO settings VALUES (?,?,?)", (key, value, now)
+            )
+        )
 
     async def update_orders(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
         await self.worker.run(_orders_writer(updates, self.clock()))

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import Settings
-from .errors import AlertRejected, NotFound
+from .errors import AlertRejected, Conflict, NotFound
 from .exchanges.base import Market
 from .execution import Executor, Job
+from .guard import TradingSwitch
 from .intake import Dialect, Intake
 from .journal import (
     ACCEPTED,
@@ -25,6 +26,7 @@ from .journal import (
     EXECUTING,
     EXPIRED,
     FAILED,
+    HALTED,
     IGNORED,
     NEEDS_REVIEW,
     PENDING_APPROVAL,
@@ -52,6 +54,7 @@ HTTP_FOR_STATUS = {
     DECLINED: 200,
     EXPIRED: 200,
     REJECTED: 422,
+    HALTED: 503,
     FAILED: 502,
     NEEDS_REVIEW: 502,
 }
@@ -96,20 +99,27 @@ class AlertService:
         executor: Executor,
         redactor: Redactor,
         notifier: Notifier,
+        switch: TradingSwitch,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings, self.journal, self.venues = settings, journal, venues
-        self.executor, self.redactor, self.notifier, self.clock = (
-            executor,
-            redactor,
-            notifier,
-            clock,
-        )
+        self.executor, self.redactor, self.notifier = executor, redactor, notifier
+        self.switch, self.clock = switch, clock
+        self._sweeper: asyncio.Task[None] | None = None
         executor.listeners.append(notifier.finished)
 
     async def start(self) -> list[str]:
-        return await self.executor.recover()
+        await self.switch.load()
+        notes = await self.executor.recover()
+        await self.expire_approvals()
+        self._sweeper = asyncio.create_task(self._sweep_expired(), name="approval-expiry")
+        return notes
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
 
     async def submit(
         self,
@@ -122,9 +132,15 @@ class AlertService:
     ) -> Answer:
         """Validate, journal and schedule one alert; answer once it is durable (or has finished)."""
         data = dialect.open(raw, query or {}, self.settings)
-        checked = self.check(data, dialect)
-        alert, venue, market = checked.intake.alert, checked.venue, checked.market
         study = route == "study"
+        checked = self.check(data, dialect, guard=not study)  # a relay informs; approval checks
+        alert, venue, market = checked.intake.alert, checked.venue, checked.market
+        if not study and alert.explicit_id:
+            pending = await self.journal.get(alert.explicit_id)
+            if pending is not None and pending.route == "study":
+                return await self._approve(pending, checked, _approver(data), wait)
+        if data.get("approval") is True:  # the bot's buttons: only ever for a relayed alert
+            raise Conflict(f"alert {alert.explicit_id} is not a relayed alert waiting for approval")
         if study:
             status = PENDING_APPROVAL
         else:
@@ -145,13 +161,15 @@ class AlertService:
             return await self.wait(row.id, wait)
         return await self.answer(row, fresh=True)
 
-    def check(self, data: dict[str, Any], dialect: Dialect) -> Checked:
+    def check(self, data: dict[str, Any], dialect: Dialect, *, guard: bool = True) -> Checked:
         """Intake rules for an authenticated body; refusals go to the trader's channels too."""
         symbol = str(data.get("ticker", ""))[:40]
         try:
             intake = dialect.parse(data, self.settings)
             venue = self.venues.get(intake.alert.account)
             market = self.venues.resolve(venue, intake.alert.ticker)
+            if guard:
+                self.switch.check_alert(intake.alert, venue.account.name)
             preview = None
             if intake.alert.kind is AlertKind.ENTRY:
                 # Refuse what can never be placed now, before journaling. Execution plans again.
@@ -205,6 +223,77 @@ class AlertService:
     def _relay(self, new: NewAlert) -> None:
         if new.outbox:
             self.notifier.poster.wake("study")
+
+    # --- approvals of relayed study alerts ------------------------------------------------------
+
+    async def _approve(
+        self, pending: AlertRow, checked: Checked, approver: str, wait: float | None
+    ) -> Answer:
+        """Approve (or approve edited) a relayed alert: one compare-and-set decides, once."""
+        alert = checked.intake.alert
+        if checked.venue.account.name != pending.account:
+            raise AlertRejected(f"alert {pending.id} belongs to account {pending.account}")
+        proposed = alert.to_json()
+        edits = _edits(pending.alert, proposed)
+        won = await self.journal.decide(
+            pending.id,
+            status=ACCEPTED,
+            decision="edit" if edits else "approve",
+            by=approver,
+            edits=edits,
+            alert=proposed,
+        )
+        if not won:
+            return await self._already_decided(pending.id, wait)
+        self.executor.submit(Job(pending.id, alert, checked.venue, checked.market))
+        if wait:
+            return await self.wait(pending.id, wait)
+        return await self.answer(await self._row(pending.id))
+
+    async def decline(self, alert_id: str, by: str) -> Answer:
+        """Reject a relayed alert from Discord: nothing is placed."""
+        row = await self._row(alert_id)
+        if row.route != "study":
+            raise Conflict(f"alert {alert_id} was not relayed for approval")
+        if not await self.journal.decide(alert_id, status=DECLINED, decision="reject", by=by):
+            answer = await self._already_decided(alert_id, None)
+            raise Conflict(answer.body["message"])
+        await self.journal.set_status(alert_id, DECLINED, f"rejected by {by}: nothing was placed")
+        self.notifier.finished(alert_id)
+        return await self.answer(await self._row(alert_id))
+
+    async def _already_decided(self, alert_id: str, wait: float | None) -> Answer:
+        row = await self._row(alert_id)
+        if row.status in (PENDING_APPROVAL, EXPIRED):  # the compare-and-set failed on the expiry
+            await self.expire_approvals()
+            raise AlertRejected(
+                f"the approval window of alert {alert_id} has expired: nothing was placed"
+            )
+        first = await (self.wait(alert_id, wait) if wait else self.answer(row))
+        decision = await self.journal.decision(alert_id) or {}
+        by = decision.get("decided_by", "someone")
+        at = datetime.fromtimestamp(decision.get("decided_at", row.updated_at), UTC)
+        body = dict(first.body)
+        body.update(
+            success=True,
+            status="duplicate",
+            first_status=first.body["status"],
+            message=f"already decided by {by} at {at:%H:%M:%S} UTC "
+            f"({decision.get('decision', '?')}): {first.body['message']}",
+        )
+        return Answer(200, body)
+
+    async def expire_approvals(self) -> None:
+        for alert_id in await self.journal.expire_approvals():
+            self.notifier.finished(alert_id)
+
+    async def _sweep_expired(self, every_s: float = 15.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.expire_approvals()
+            except Exception:
+                logger.exception("could not expire approvals")
 
     async def wait(self, alert_id: str, seconds: float) -> Answer:
         task = self.executor.tasks.get(alert_id)
@@ -262,7 +351,33 @@ class AlertService:
             body["flags"] = row.flags
         if row.expires_at is not None:
             body["expires_at"] = datetime.fromtimestamp(row.expires_at, UTC).isoformat()
+            decision = await self.journal.decision(row.id)
+            if decision is not None:
+                at = datetime.fromtimestamp(decision["decided_at"], UTC).isoformat()
+                body.update(
+                    decision=decision["decision"],
+                    decided_by=decision["decided_by"],
+                    decided_at=at,
+                    edits=decision["edits"],
+                )
         return Answer(HTTP_FOR_STATUS.get(row.status, 200), body)
+
+
+# Fields of an alert that a decision can change; the rest (ids, times) are not edits.
+_NOT_EDITS = frozenset({"explicit_id", "source", "chart_url", "fired_at"})
+
+
+def _edits(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What an approver changed: {field: [before, after]}."""
+    keys = (set(before) | set(after)) - _NOT_EDITS
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def _approver(data: dict[str, Any]) -> str:
+    value = data.get("approver")
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:100]
+    return "the passphrase holder (no approver named)"
 
 
 def _order_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ KNOWN_FIELDS = frozenset(
         "order_id",
         "contracts",
         "position_size",
+        "approval",
         *(f"tp{n} Mult" for n in range(1, MAX_TAKE_PROFITS + 1)),
     }
 )

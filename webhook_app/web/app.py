@@ -11,17 +11,21 @@ from aiohttp.abc import AbstractAccessLogger
 
 from ..config import Settings
 from ..core import Core
+from .api import api, bearer_auth
 from .keys import CLOCK, CORE, SETTINGS
 from .middleware import error_middleware
 from .routes import routes
 
 
 def init_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[error_middleware, bearer_auth]
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app.cleanup_ctx.append(_core_context)
     app.add_routes(routes)
+    app.add_routes(api)
     return app
 
 

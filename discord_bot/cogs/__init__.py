@@ -1,0 +1,1 @@
+"""The bot's cogs: payload, approvals and account commands."""

@@ -1,0 +1,126 @@
+"""The account API: bearer auth, seed 004's envelope, and the kill switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import API_TOKEN, ORDER, Client, alert
+
+BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
+ROUTES = [
+    ("GET", "/api/balances"),
+    ("GET", "/api/positions"),
+    ("GET", "/api/orders"),
+    ("GET", "/api/state"),
+    ("POST", "/api/halt"),
+    ("POST", "/api/resume"),
+    ("POST", "/api/alerts/x/reject"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Token {API_TOKEN}", "Bearer "])
+async def test_every_route_refuses_without_the_token(
+    client: Client, method: str, path: str, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header else None
+    response = await client.http.request(method, path, headers=headers)
+    assert response.status == 401
+    assert await response.json() == {
+        "success": False,
+        "status": "unauthorized",
+        "message": "invalid or missing credentials",
+    }
+
+
+async def test_api_is_closed_when_no_token_is_set(make_client: Any) -> None:
+    client = await make_client(API_TOKEN="")
+    code, _ = await client.get("/api/balances", headers={"Authorization": "Bearer "})
+    assert code == 401
+
+
+def assert_envelope(body: dict[str, Any]) -> None:
+    assert {"src", "venue", "data", "error", "rate_limits"} <= set(body)
+    assert body["error"] is None and body["rate_limits"] == {"remaining": None, "reset": None}
+
+
+async def test_balances_positions_and_orders_in_seed_004_shape(client: Client) -> None:
+    await client.post(ORDER, alert(), wait=2.5)
+    code, body = await client.get("/api/balances", headers=BEARER)
+    assert_envelope(body)
+    assert (code, body["src"], body["venue"]) == (200, "paper", "Testing")
+    (usdt,) = body["data"]
+    assert usdt["asset"] == "USDT" and usdt["amount"] == 9990.0  # 10,000 − 10 taker fee
+    _, body = await client.get("/api/positions?venue=Testing", headers=BEARER)
+    assert body["data"] == [
+        {
+            "sym": "BTCUSDT",
+            "side": "Buy",
+            "entry_price": 40000.0,
+            "liq_price": None,
+            "pos_size": 0.5,
+            "unrealized_pnl": 0.0,
+            "time": 0,
+        }
+    ]
+    _, body = await client.get("/api/orders", headers=BEARER)
+    stop = next(o for o in body["data"] if o["order_type"] == "STOP")
+    assert {k: stop[k] for k in ("sym", "side", "order_price", "order_size", "remain_size")} == {
+        "sym": "BTCUSDT",
+        "side": "Sell",
+        "order_price": 39800.0,
+        "order_size": 0.5,
+        "remain_size": 0.5,
+    }
+    assert stop["reduce_only"] and stop["order_id"].startswith("P")
+
+
+async def test_unknown_venue_is_422(client: Client) -> None:
+    code, body = await client.get("/api/balances?venue=Nope", headers=BEARER)
+    assert (code, body["status"]) == (422, "rejected")
+    assert "unknown subaccount 'Nope'" in body["message"]
+
+
+async def test_halt_refuses_new_orders_but_not_closes_then_resume(client: Client) -> None:
+    await client.post(ORDER, alert(), wait=2.5)
+    code, body = await client.post("/api/halt", {"by": "alice (1)"}, headers=BEARER)
+    assert code == 200 and body["data"] == {"venue": "*", "mode": "reducing"}
+    code, answer = await client.post(ORDER, alert(time="2024-05-01T13:00:00Z"), wait=2.5)
+    assert (code, answer["status"]) == (503, "halted")
+    assert "trading is reducing for account Testing by alice (1)" in answer["message"]
+    code, answer = await client.post(ORDER, alert(message="exit", action="sell"), wait=2.5)
+    assert (code, answer["status"]) == (200, "executed")  # closes still go through
+    _, state = await client.get("/api/state", headers=BEARER)
+    assert state["data"][0]["mode"] == "reducing"
+    code, body = await client.post("/api/resume", {"by": "alice (1)"}, headers=BEARER)
+    assert code == 200 and body["data"]["mode"] == "active"
+    code, answer = await client.post(ORDER, alert(time="2024-05-01T14:00:00Z"), wait=2.5)
+    assert (code, answer["status"]) == (200, "executed")
+
+
+async def test_full_halt_refuses_closes_too(client: Client) -> None:
+    await client.post(ORDER, alert(), wait=2.5)
+    await client.post(
+        "/api/halt", {"by": "ops", "mode": "halted", "venue": "Testing"}, headers=BEARER
+    )
+    code, answer = await client.post(ORDER, alert(message="exit", action="sell"), wait=2.5)
+    assert (code, answer["status"]) == (503, "halted")
+
+
+async def test_halt_survives_a_restart(make_client: Any, tmp_path: Any) -> None:
+    from tests.helpers import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    first = await make_client(settings)
+    await first.post("/api/halt", {"by": "ops"}, headers=BEARER)
+    await first.http.close()
+    second = await make_client(settings)
+    code, answer = await second.post(ORDER, alert(), wait=2.5)
+    assert (code, answer["status"]) == (503, "halted")
+
+
+async def test_halt_needs_who(client: Client) -> None:
+    code, body = await client.post("/api/halt", {}, headers=BEARER)
+    assert (code, body["status"]) == (400, "malformed") and "'by'" in body["message"]

@@ -1,0 +1,150 @@
+"""The account API (bearer API_TOKEN) in seed 004's envelope: for the bot and other tools."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .. import account_views
+from ..errors import MalformedAlert, Unauthorized
+from ..guard import ALL, HALTED, REDUCING
+from ..venues import Venue
+from .keys import CORE
+
+logger = logging.getLogger(__name__)
+api = web.RouteTableDef()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every /api route needs `Authorization: Bearer API_TOKEN`; one answer for any failure."""
+    if request.path.startswith("/api/"):
+        token = request.app[CORE].settings.api_token
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header[:7].lower() == "bearer " else None
+        if token is None:
+            logger.warning("refused %s: API_TOKEN is not set, so the API is closed", request.path)
+        if token is None or not token.matches(given):
+            raise Unauthorized()
+    return await handler(request)
+
+
+def envelope(venue: Venue | None, data: Any, message: str = "ok") -> web.Response:
+    """Seed 004's {src, venue, data, error, rate_limits}, with our success/status/message."""
+    return web.json_response(
+        {
+            "success": True,
+            "status": "ok",
+            "message": message,
+            "src": venue.account.exchange if venue else None,
+            "venue": venue.account.name if venue else None,
+            "data": data,
+            "error": None,
+            "rate_limits": {"remaining": None, "reset": None},
+        }
+    )
+
+
+def _venue(request: web.Request, body: dict[str, Any] | None = None) -> Venue:
+    name = (body or {}).get("venue") or request.query.get("venue")
+    return request.app[CORE].venues.get(name)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise MalformedAlert("body must be JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedAlert("body must be a JSON object")
+    return data
+
+
+def _by(body: dict[str, Any]) -> str:
+    by = body.get("by")
+    if not isinstance(by, str) or not by.strip():
+        raise MalformedAlert("field 'by' (who is acting) is required")
+    return by.strip()[:100]
+
+
+@api.get("/api/balances")
+async def get_balances(request: web.Request) -> web.Response:
+    venue = _venue(request)
+    return envelope(venue, await account_views.balances(venue))
+
+
+@api.get("/api/positions")
+async def get_positions(request: web.Request) -> web.Response:
+    venue = _venue(request)
+    return envelope(venue, await account_views.positions(venue))
+
+
+@api.get("/api/orders")
+async def get_orders(request: web.Request) -> web.Response:
+    venue = _venue(request)
+    return envelope(venue, await account_views.open_orders(venue, request.query.get("sym")))
+
+
+@api.get("/api/state")
+async def get_state(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    data = []
+    for venue in core.venues:
+        switch = core.switch.get(venue.account.name)
+        data.append(
+            {
+                "venue": venue.account.name,
+                "src": venue.account.exchange,
+                "mode": switch.mode,
+                "by": switch.by,
+                "at": switch.at,
+                "message": switch.describe(venue.account.name),
+            }
+        )
+    return envelope(None, data)
+
+
+@api.post("/api/halt")
+async def post_halt(request: web.Request) -> web.Response:
+    """Kill switch on: `mode` reducing (the default: closes and cancels pass) or halted."""
+    body = await _body(request)
+    core = request.app[CORE]
+    mode = body.get("mode", REDUCING)
+    if mode not in (REDUCING, HALTED):
+        raise MalformedAlert(f"field 'mode' must be {REDUCING} or {HALTED}")
+    account = _account_or_all(request, body)
+    switch = await core.switch.set(
+        account, mode, by=_by(body), reason=str(body.get("reason", ""))[:200]
+    )
+    return envelope(None, {"venue": account, "mode": switch.mode}, switch.describe(account))
+
+
+@api.post("/api/resume")
+async def post_resume(request: web.Request) -> web.Response:
+    body = await _body(request)
+    core = request.app[CORE]
+    account = _account_or_all(request, body)
+    switch = await core.switch.resume(account, by=_by(body))
+    return envelope(None, {"venue": account, "mode": switch.mode}, switch.describe(account))
+
+
+def _account_or_all(request: web.Request, body: dict[str, Any]) -> str:
+    name = body.get("venue")
+    if name in (None, "", ALL, "all"):
+        return ALL
+    return _venue(request, body).account.name
+
+
+@api.post("/api/alerts/{alert_id}/reject")
+async def post_reject(request: web.Request) -> web.Response:
+    body = await _body(request)
+    answer = await request.app[CORE].service.decline(request.match_info["alert_id"], _by(body))
+    return web.json_response(answer.body, status=answer.http_status)
