@@ -13,7 +13,13 @@ from webhook_app.web.keys import CORE
 
 PASSPHRASE = "pass-Zq8vN3kLw7Rt2yXb"  # distinctive, so a leak is easy to find
 API_TOKEN = "tok-Hc4mP9sQe6Vd1uJa"
-SECRETS = (PASSPHRASE, API_TOKEN)
+FMZ_ACCESS_KEY, FMZ_SECRET_KEY = "fmzak-Q2wE4rT6", "fmzsk-Y8uI0oP3"
+SECRETS = (PASSPHRASE, API_TOKEN, FMZ_ACCESS_KEY, FMZ_SECRET_KEY)
+FMZ_ENV = {
+    "FMZ_ACCESS_KEY": FMZ_ACCESS_KEY,
+    "FMZ_SECRET_KEY": FMZ_SECRET_KEY,
+    "FMZ_SYMBOL": "BTCUSDT",
+}
 ORDER = "/tradingview-to-webhook-order"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .exchanges.base import Order
+from .exchanges.base import Candle, Order
 from .models import OrderType, Side
 from .venues import Venue
 
@@ -76,3 +76,14 @@ def order_view(order: Order) -> dict[str, Any]:
 async def open_orders(venue: Venue, symbol: str | None = None) -> list[dict[str, Any]]:
     orders = await venue.exchange.fetch_open_orders(symbol)
     return [order_view(o) for o in sorted(orders, key=lambda o: (o.symbol, o.timestamp))]
+
+
+def candle_view(candle: Candle) -> dict[str, Any]:
+    return {
+        "open": float(candle.open),
+        "high": float(candle.high),
+        "low": float(candle.low),
+        "close": float(candle.close),
+        "volume": float(candle.volume),
+        "time": candle.time,
+    }

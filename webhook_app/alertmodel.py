@@ -20,8 +20,13 @@ class Block:
     examples: dict[str, str] = field(default_factory=dict)
 
     @property
+    def target(self) -> str:
+        """The route's path with its query (seed 000 puts its keys and order there)."""
+        return self.route.split(maxsplit=1)[-1] if self.route else ""
+
+    @property
     def path(self) -> str:
-        return self.route.split()[-1] if self.route else ""
+        return self.target.split("?", 1)[0]
 
 
 def load_alertmodel(path: Path = DEFAULT_PATH) -> dict[str, Block]:

@@ -56,6 +56,8 @@ class AccountBook:
             self.balance = event.balance
         if event.fill_price is not None and event.symbol:
             self.note_price(event.symbol, event.fill_price)
+        if event.price is not None and event.symbol:
+            self.note_price(event.symbol, event.price)
 
     def note_order(self, order: Order) -> None:
         if order.status in FINAL_STATUSES:
@@ -104,4 +106,5 @@ class AccountBook:
             last_price=self.prices.get(market.symbol),
             position=position.size if position else ZERO,
             open_orders=self.open_orders(market.symbol),
+            free=self.balance.free if self.balance else None,
         )

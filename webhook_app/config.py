@@ -72,6 +72,9 @@ class Account:
     currency: str = "USDT"
     taker_fee: Decimal = Decimal("0.0005")
     maker_fee: Decimal = Decimal("0.0002")
+    market: str = "futures"  # futures (long and short, leverage) or spot (buy what you pay for)
+    default_symbol: str | None = None  # for dialects whose alerts name no ticker (seed 000, 001)
+    connector_token_env: str | None = None  # seed 001: env var NAME of its connectorToken
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,12 @@ class Settings:
     discord_study_url: Secret | None = None
     discord_logs_url: Secret | None = None
     discord_errors_url: Secret | None = None
+    fmz_access_key: Secret | None = None
+    fmz_secret_key: Secret | None = None
+    fmz_account: str | None = None  # the account seed-000 alerts trade (default: the default)
+    fmz_symbol: str | None = None  # the contract or pair they trade (default: account's symbol)
+    # The values of the env vars the accounts file names (keys, tokens), read once at start-up.
+    secret_env: Mapping[str, Secret] = field(default_factory=lambda: MappingProxyType({}))
 
     def account(self, name: str | None) -> Account | None:
         return self.accounts.get(name or self.default_account)
@@ -107,13 +116,12 @@ class Settings:
             self.discord_study_url,
             self.discord_logs_url,
             self.discord_errors_url,
+            self.fmz_access_key,
+            self.fmz_secret_key,
         ):
             if secret:
                 values.append(secret.reveal())
-        for acc in self.accounts.values():
-            for env_name in (acc.api_key_env, acc.api_secret_env, acc.api_password_env):
-                if env_name and os.environ.get(env_name):
-                    values.append(os.environ[env_name])
+        values.extend(secret.reveal() for secret in self.secret_env.values())
         return [v for v in values if v]
 
 
@@ -159,7 +167,36 @@ def load_settings(
         discord_study_url=reader.url("DISCORD_STUDY_URL"),
         discord_logs_url=reader.url("DISCORD_LOGS_URL"),
         discord_errors_url=reader.url("DISCORD_ERRORS_URL"),
+        fmz_access_key=reader.optional_secret("FMZ_ACCESS_KEY"),
+        fmz_secret_key=reader.optional_secret("FMZ_SECRET_KEY"),
+        fmz_account=(env.get("FMZ_ACCOUNT") or "").strip() or None,
+        fmz_symbol=(env.get("FMZ_SYMBOL") or "").strip() or None,
+        secret_env=MappingProxyType(_account_secrets(accounts, env)),
     )
+
+
+def _account_secrets(accounts: Mapping[str, Account], env: Mapping[str, str]) -> dict[str, Secret]:
+    """Read the env vars the accounts name; a named variable that is unset is an error."""
+    out: dict[str, Secret] = {}
+    for account in accounts.values():
+        for field_name in (
+            "api_key_env",
+            "api_secret_env",
+            "api_password_env",
+            "connector_token_env",
+        ):
+            name = getattr(account, field_name)
+            if name is None:
+                continue
+            value = (env.get(name) or "").strip()
+            if not value and account.exchange == PAPER and field_name != "connector_token_env":
+                continue  # the paper venue needs no keys
+            if not value:
+                raise ConfigError(
+                    f"accounts.{account.name}.{field_name} names {name}, which is not set"
+                )
+            out[name] = Secret(value)
+    return out
 
 
 class EnvReader:
@@ -233,6 +270,9 @@ _ACCOUNT_KEYS = {
     "currency",
     "taker_fee",
     "maker_fee",
+    "market",
+    "default_symbol",
+    "connector_token_env",
 }
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -271,24 +311,43 @@ def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> 
     exchange = str(spec.get("exchange", PAPER)).lower()
     if exchange not in KNOWN_EXCHANGES:
         raise ConfigError(f"{where}.exchange: {exchange!r} is not supported")
-    kw: dict[str, Any] = {"name": name, "exchange": exchange}
-    for key, low, high in (
-        ("risk_pct", Decimal("0.01"), Decimal(100)),
-        ("max_leverage", Decimal("0.01"), Decimal(200)),
-        ("max_notional", Decimal("0.000001"), None),
-        ("balance", Decimal(0), None),
-        ("taker_fee", Decimal(0), Decimal("0.1")),
-        ("maker_fee", Decimal(0), Decimal("0.1")),
-    ):
-        if key in spec:
-            kw[key] = _bounded_decimal(f"{where}.{key}", spec[key], low, high)
+    kw: dict[str, Any] = {"name": name, "exchange": exchange, **_account_numbers(where, spec)}
     kw.setdefault("balance", paper_balance)
-    for key in ("api_key_env", "api_secret_env", "api_password_env"):
+    kw.update(_account_texts(where, spec))
+    if kw.get("market") == "spot" and "max_leverage" not in spec:
+        kw["max_leverage"] = Decimal(1)  # spot buys only what the cash pays for
+    return Account(**kw)
+
+
+_NUMBERS = (
+    ("risk_pct", Decimal("0.01"), Decimal(100)),
+    ("max_leverage", Decimal("0.01"), Decimal(200)),
+    ("max_notional", Decimal("0.000001"), None),
+    ("balance", Decimal(0), None),
+    ("taker_fee", Decimal(0), Decimal("0.1")),
+    ("maker_fee", Decimal(0), Decimal("0.1")),
+)
+
+
+def _account_numbers(where: str, spec: dict[str, Any]) -> dict[str, Decimal]:
+    return {
+        key: _bounded_decimal(f"{where}.{key}", spec[key], low, high)
+        for key, low, high in _NUMBERS
+        if key in spec
+    }
+
+
+def _account_texts(where: str, spec: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if "market" in spec:
+        kw["market"] = str(spec["market"]).lower()
+        if kw["market"] not in ("futures", "spot"):
+            raise ConfigError(f"{where}.market must be futures or spot, got {kw['market']!r}")
+    for key in ("api_key_env", "api_secret_env", "api_password_env", "connector_token_env"):
         if key in spec:
-            value = spec[key]
-            if not isinstance(value, str) or not _ENV_NAME.match(value):
+            if not isinstance(spec[key], str) or not _ENV_NAME.match(spec[key]):
                 raise ConfigError(f"{where}.{key} must be an environment variable NAME, not a key")
-            kw[key] = value
+            kw[key] = spec[key]
     if "symbols" in spec:
         symbols = spec["symbols"]
         if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
@@ -296,7 +355,9 @@ def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> 
         kw["symbols"] = frozenset(symbols)
     if "currency" in spec:
         kw["currency"] = str(spec["currency"]).upper()
-    return Account(**kw)
+    if "default_symbol" in spec:
+        kw["default_symbol"] = str(spec["default_symbol"])
+    return kw
 
 
 def _bounded_decimal(where: str, raw: Any, low: Decimal, high: Decimal | None) -> Decimal:

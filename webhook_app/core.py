@@ -12,6 +12,7 @@ from .exchanges.paper import PaperVenue
 from .execution import Executor
 from .guard import TradingSwitch
 from .journal import Journal
+from .manual import ManualActions
 from .redaction import Redactor, install_log_redaction
 from .relay.notifier import Notifier
 from .relay.outbox import Outbox
@@ -63,6 +64,7 @@ class Core:
             },
         )
         self.notifier = Notifier(self.poster, self._describe)
+        self.manual = ManualActions(self.executor, self.switch)
         self.service = AlertService(
             settings,
             self.journal,

@@ -27,7 +27,7 @@ from .journal import (
     AlertRow,
     Journal,
 )
-from .models import Alert, OrderPlan, PlaceOrder
+from .models import ALL_SYMBOLS, Alert, OrderPlan, PlaceOrder
 from .placement import Outcome, PlanRun, client_id_for, order_rows
 from .planning import plan_alert
 from .venues import Venue, Venues
@@ -131,10 +131,11 @@ class Executor:
 
     async def _run(self, job: Job) -> Outcome:
         alert, venue, market = job.alert, job.venue, job.market
-        if alert.price is not None:
-            if venue.exchange.priced_by_alerts:
-                await venue.exchange.feed_price(market.symbol, alert.price)  # type: ignore[attr-defined]
-            venue.book.note_price(market.symbol, alert.price)
+        seen = alert.reference_price if alert.reference_price is not None else alert.price
+        if seen is not None and market.symbol != ALL_SYMBOLS:
+            if venue.exchange.priced_by_alerts:  # the paper venue's market moves with the alerts
+                await venue.exchange.feed_price(market.symbol, seen)  # type: ignore[attr-defined]
+            venue.book.note_price(market.symbol, seen)
         try:
             plan = plan_alert(alert, venue.account, venue.book.facts(market))
             self.switch.check_plan(plan)
@@ -218,7 +219,7 @@ class Executor:
         alert = Alert.from_json(row.alert)
         venue = self.venues.get(row.account)
         market = venue.exchange.market(row.symbol)
-        age = self.clock() - row.received_at
+        age = self.clock() - row.updated_at  # since it became accepted (approved, or due)
         if row.status == ACCEPTED and age <= self.resume_max_age_s:
             self.submit(Job(row.id, alert, venue, market))  # nothing was planned, nothing sent
             return f"{row.id}: resumed"

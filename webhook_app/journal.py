@@ -16,8 +16,10 @@ from .storage import SqliteWorker
 ACCEPTED, EXECUTING, EXECUTED = "accepted", "executing", "executed"
 FAILED, REJECTED, IGNORED, NEEDS_REVIEW = "failed", "rejected", "ignored", "needs_review"
 PENDING_APPROVAL, DECLINED, EXPIRED = "pending_approval", "declined", "expired"
-HALTED = "halted"
-FINAL = frozenset({EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED, HALTED})
+HALTED, SCHEDULED, CANCELLED = "halted", "scheduled", "cancelled"
+FINAL = frozenset(
+    {EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED, HALTED, CANCELLED}
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts(
@@ -37,7 +39,9 @@ CREATE TABLE IF NOT EXISTS alerts(
     warnings TEXT NOT NULL DEFAULT '[]',
     flags TEXT NOT NULL DEFAULT '[]',
     updated_at REAL NOT NULL,
-    expires_at REAL
+    expires_at REAL,
+    ref TEXT,
+    run_at REAL
 );
 CREATE INDEX IF NOT EXISTS alerts_idem ON alerts(idem_key, received_at);
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
@@ -93,7 +97,10 @@ CREATE TABLE IF NOT EXISTS settings(
 """
 
 # Columns added after the first release, so an older data dir is upgraded in place.
-_ADDED_COLUMNS = {"alerts": {"expires_at": "REAL"}}
+_ADDED_COLUMNS = {"alerts": {"expires_at": "REAL", "ref": "TEXT", "run_at": "REAL"}}
+_ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS alerts_ref ON alerts(account, ref) WHERE ref IS NOT NULL",
+)
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -103,6 +110,8 @@ def create_schema(conn: sqlite3.Connection) -> None:
         for name, kind in columns.items():
             if name not in present:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    for statement in _ADDED_INDEXES:
+        conn.execute(statement)
 
 
 # Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
@@ -137,6 +146,8 @@ class AlertRow:
     flags: list[str]
     updated_at: float
     expires_at: float | None = None
+    ref: str | None = None  # the sender's own order id (seed 001 clientOrderId)
+    run_at: float | None = None  # a delayed alert runs then
 
     @property
     def final(self) -> bool:
@@ -159,6 +170,8 @@ class NewAlert:
     flags: tuple[str, ...] = ()
     expires_at: float | None = None
     outbox: tuple[tuple[str, str], ...] = ()  # (channel, payload JSON) written with the alert
+    ref: str | None = None
+    run_at: float | None = None
 
 
 class Journal:
@@ -195,8 +208,9 @@ class Journal:
                 return _alert_row(first), False
             conn.execute(
                 "INSERT INTO alerts(id, received_at, route, source, account, symbol, idem_key,"
-                " status, body, alert, message, warnings, flags, updated_at, expires_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " status, body, alert, message, warnings, flags, updated_at, expires_at, ref,"
+                " run_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     new.id,
                     now,
@@ -213,6 +227,8 @@ class Journal:
                     json.dumps(list(new.flags)),
                     now,
                     new.expires_at,
+                    new.ref,
+                    new.run_at,
                 ),
             )
             conn.executemany(
@@ -414,15 +430,20 @@ class Journal:
         warnings: Iterable[str],
         updates: list[tuple[str, dict[str, Any]]],
     ) -> None:
-        """The final status and the orders' results, in one transaction."""
+        """The final status and the orders' results, in one transaction (warnings are added to
+        those intake recorded)."""
         now = self.clock()
         write_orders = _orders_writer(updates, now)
-        params = (status, now, message, json.dumps(list(warnings)), alert_id)
+        added = list(warnings)
 
         def job(conn: sqlite3.Connection) -> None:
             write_orders(conn)
+            row = conn.execute("SELECT warnings FROM alerts WHERE id=?", (alert_id,)).fetchone()
+            kept = json.loads(row[0]) if row else []
+            merged = kept + [w for w in added if w not in kept]
             conn.execute(
-                "UPDATE alerts SET status=?, updated_at=?, message=?, warnings=? WHERE id=?", params
+                "UPDATE alerts SET status=?, updated_at=?, message=?, warnings=? WHERE id=?",
+                (status, now, message, json.dumps(merged), alert_id),
             )
 
         await self.worker.run(job)
@@ -484,6 +505,25 @@ class Journal:
         )
         return [_alert_row(r) for r in rows]
 
+    async def find_by_ref(self, account: str, ref: str) -> AlertRow | None:
+        """The latest alert of the account that placed (or will place) an order with this ref."""
+        row = await self.worker.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM alerts WHERE account=? AND ref=? ORDER BY seq DESC LIMIT 1",
+                (account, ref),
+            ).fetchone()
+        )
+        return _alert_row(row) if row else None
+
+    async def scheduled(self, account: str | None = None) -> list[AlertRow]:
+        sql, params = "SELECT * FROM alerts WHERE status=?", (SCHEDULED,)
+        if account is not None:
+            sql, params = sql + " AND account=?", (SCHEDULED, account)
+        rows = await self.worker.run(
+            lambda conn: conn.execute(sql + " ORDER BY run_at", params).fetchall()
+        )
+        return [_alert_row(r) for r in rows]
+
     async def armed_orders(self) -> list[dict[str, Any]]:
         rows = await self.worker.run(
             lambda conn: conn.execute(
@@ -538,4 +578,6 @@ def _alert_row(r: sqlite3.Row) -> AlertRow:
         flags=json.loads(r["flags"]),
         updated_at=r["updated_at"],
         expires_at=r["expires_at"],
+        ref=r["ref"],
+        run_at=r["run_at"],
     )

@@ -8,6 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+ALL_SYMBOLS = "*"  # a plan over every symbol of the account (cancelAll without a ticker)
+
 
 class Side(StrEnum):
     BUY = "buy"
@@ -54,7 +56,8 @@ class Alert:
     account: str | None = None
     side: Side | None = None
     order_type: OrderType = OrderType.MARKET
-    price: Decimal | None = None
+    price: Decimal | None = None  # the alert's price: the limit price of a limit order
+    reference_price: Decimal | None = None  # the market's price, when not the same as `price`
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     breakeven: Decimal | None = None
@@ -73,6 +76,7 @@ class Alert:
     client_order_id: str | None = None  # seed-001 cancel / order id
     delay_seconds: Decimal | None = None
     log: str | None = None
+    target_ids: tuple[str, ...] = ()  # exchange order ids a cancel points at (resolved by intake)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -96,6 +100,7 @@ class Alert:
 
 _DECIMAL_FIELDS = {
     "price",
+    "reference_price",
     "stop_loss",
     "take_profit",
     "breakeven",
@@ -118,6 +123,8 @@ def _field_from_json(name: str, raw: Any) -> Any:
         return Decimal(raw)
     if name == "tp_mults":
         return tuple(Decimal(x) for x in raw)
+    if name == "target_ids":
+        return tuple(raw)
     if name == "fired_at":
         return datetime.fromisoformat(raw)
     return raw

@@ -11,7 +11,7 @@ from typing import Any
 from .errors import BotError, ExecutionError, OrderNotFound, OrderRejected
 from .exchanges.base import CLOSED, Market, Order
 from .journal import FAILED, NEEDS_REVIEW, REJECTED, UNKNOWN, Journal
-from .models import AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
+from .models import ALL_SYMBOLS, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
 from .planning import resize_for_fill
 from .venues import Venue
 
@@ -84,6 +84,7 @@ class PlanRun:
     async def run(self) -> Outcome:
         judge = {
             AlertKind.ENTRY: self._entry,
+            AlertKind.ORDER: self._entry,  # a plain order with a stop is protected the same way
             AlertKind.EXIT: self._exit,
             AlertKind.BREAKEVEN: self._breakeven,
         }.get(self.plan.kind, self._generic)
@@ -108,12 +109,13 @@ class PlanRun:
                     error, f"could not clear {self.plan.symbol} before the entry ({role}): "
                 )
         await self._steps([s for s in phases[1] if not _deferred(s)])
-        entry_error, stop_error = self.errors.get("entry"), self.errors.get("stop")
+        main = "entry" if self.plan.kind is AlertKind.ENTRY else "order"
+        entry_error, stop_error = self.errors.get(main), self.errors.get("stop")
         if entry_error is not None:
             if "stop" in self.results:
                 await self._best_effort_cancel(self.results["stop"])
-            return self._fail(entry_error, "entry refused: ")
-        entry = self.results["entry"]
+            return self._fail(entry_error, f"{main} refused: ")
+        entry = self.results[main]
         if stop_error is not None:
             await self._flatten(entry)
             return self._fail(stop_error, "stop-loss refused, so the entry was closed at once: ")
@@ -256,7 +258,8 @@ class PlanRun:
     async def _cancel(self, step: CancelOrder) -> None:
         exchange = self.venue.exchange
         if step.order_id is None:
-            for order in await exchange.cancel_all_orders(self.plan.symbol):
+            scope = None if self.plan.symbol == ALL_SYMBOLS else self.plan.symbol
+            for order in await exchange.cancel_all_orders(scope):
                 self.venue.book.note_order(order)
             return
         try:
@@ -354,6 +357,17 @@ def describe(plan: OrderPlan, results: dict[str, Order]) -> str:
         if plan.risk_amount is not None:
             parts.append(f"risk {plan.risk_amount:.2f}")
         return "entry " + "; ".join(parts)
+    if plan.kind is AlertKind.ORDER and "order" in results:
+        order = results["order"]
+        done = f"{order.filled} @ {order.average}" if order.average else f"{order.amount} resting"
+        extra = f"; stop {results['stop'].trigger_price}" if "stop" in results else ""
+        extra += f"; TP {results['tp'].trigger_price}" if "tp" in results else ""
+        return f"order {order.side} {order.type} {sym}: {done}{extra}"
+    if plan.kind is AlertKind.CLOSE and "close" in results:
+        close = results["close"]
+        return f"closed {close.filled or close.amount} {sym} @ {close.average or close.price}"
+    if plan.kind in (AlertKind.CANCEL, AlertKind.CANCEL_ALL):
+        return "; ".join(plan.notes) or f"{plan.kind.value.replace('_', ' ')} done on {sym}"
     if plan.kind is AlertKind.EXIT:
         close = results.get("close")
         done = f"closed {close.filled} {sym} @ {close.average}" if close else "no position to close"

@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from .guard import TradingSwitch
 from .intake import Dialect, Intake
 from .journal import (
     ACCEPTED,
+    CANCELLED,
     DECLINED,
     EXECUTED,
     EXECUTING,
@@ -31,15 +32,17 @@ from .journal import (
     NEEDS_REVIEW,
     PENDING_APPROVAL,
     REJECTED,
+    SCHEDULED,
     AlertRow,
     Journal,
     NewAlert,
 )
-from .models import AlertKind, OrderPlan
+from .models import Alert, AlertKind, OrderPlan
 from .planning import plan_alert
 from .redaction import Redactor
 from .relay.messages import study_message
 from .relay.notifier import Notifier
+from .scheduling import Scheduler
 from .venues import Venue, Venues
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ HTTP_FOR_STATUS = {
     ACCEPTED: 202,
     EXECUTING: 202,
     PENDING_APPROVAL: 202,
+    SCHEDULED: 202,
+    CANCELLED: 200,
     DECLINED: 200,
     EXPIRED: 200,
     REJECTED: 422,
@@ -58,7 +63,9 @@ HTTP_FOR_STATUS = {
     FAILED: 502,
     NEEDS_REVIEW: 502,
 }
-SUCCESSFUL = frozenset({EXECUTED, IGNORED, ACCEPTED, EXECUTING, PENDING_APPROVAL, DECLINED})
+SUCCESSFUL = frozenset(
+    {EXECUTED, IGNORED, ACCEPTED, EXECUTING, PENDING_APPROVAL, DECLINED, SCHEDULED, CANCELLED}
+)
 
 
 @dataclass(frozen=True)
@@ -107,16 +114,21 @@ class AlertService:
         self.executor, self.redactor, self.notifier = executor, redactor, notifier
         self.switch, self.clock = switch, clock
         self._sweeper: asyncio.Task[None] | None = None
+        self.scheduler = Scheduler(journal, self._start_scheduled, clock=clock)
         executor.listeners.append(notifier.finished)
 
     async def start(self) -> list[str]:
         await self.switch.load()
         notes = await self.executor.recover()
+        waiting = await self.scheduler.load()
+        if waiting:
+            notes.append(f"{waiting} delayed alert(s) rescheduled")
         await self.expire_approvals()
         self._sweeper = asyncio.create_task(self._sweep_expired(), name="approval-expiry")
         return notes
 
     async def close(self) -> None:
+        await self.scheduler.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -134,26 +146,28 @@ class AlertService:
         data = dialect.open(raw, query or {}, self.settings)
         study = route == "study"
         checked = self.check(data, dialect, guard=not study)  # a relay informs; approval checks
-        alert, venue, market = checked.intake.alert, checked.venue, checked.market
+        alert = checked.intake.alert
+        if alert.log:  # seed 001: a message for the log channel
+            self.notifier.note(alert.log, checked.venue.account.name)
         if not study and alert.explicit_id:
             pending = await self.journal.get(alert.explicit_id)
             if pending is not None and pending.route == "study":
                 return await self._approve(pending, checked, _approver(data), wait)
         if data.get("approval") is True:  # the bot's buttons: only ever for a relayed alert
             raise Conflict(f"alert {alert.explicit_id} is not a relayed alert waiting for approval")
-        if study:
-            status = PENDING_APPROVAL
-        else:
-            status = IGNORED if alert.kind is AlertKind.INFO else ACCEPTED
-        new = self._new_alert(checked, raw, route, status)
+        checked, done = await self._resolve_cancels(checked)
+        status = _initial_status(checked.intake.alert, study, done)
+        new = self._new_alert(checked, raw, route, status, done)
         row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
         if not created:
             answer = await self._duplicate(row, wait)
             self.notifier.outcome(answer.body)
             return answer
         if status == ACCEPTED:
-            self.executor.submit(Job(row.id, alert, venue, market))
-        elif status == IGNORED:
+            self.executor.submit(Job(row.id, checked.intake.alert, checked.venue, checked.market))
+        elif status == SCHEDULED:
+            self.scheduler.add(row.id, new.run_at or self.clock())
+        elif status in (IGNORED, EXECUTED):
             self.notifier.outcome((await self.answer(row, fresh=True)).body)
         elif study:
             self._relay(new)
@@ -171,7 +185,7 @@ class AlertService:
             if guard:
                 self.switch.check_alert(intake.alert, venue.account.name)
             preview = None
-            if intake.alert.kind is AlertKind.ENTRY:
+            if intake.alert.kind in (AlertKind.ENTRY, AlertKind.ORDER):
                 # Refuse what can never be placed now, before journaling. Execution plans again.
                 preview = plan_alert(intake.alert, venue.account, venue.book.facts(market))
         except AlertRejected as e:
@@ -179,14 +193,20 @@ class AlertService:
             raise
         return Checked(intake, venue, market, preview)
 
-    def _new_alert(self, checked: Checked, raw: bytes, route: str, status: str) -> NewAlert:
+    def _new_alert(
+        self, checked: Checked, raw: bytes, route: str, status: str, done: str | None = None
+    ) -> NewAlert:
         alert, venue = checked.intake.alert, checked.venue
         alert_id = new_alert_id()
-        expires_at = None
+        expires_at = run_at = None
         outbox: tuple[tuple[str, str], ...] = ()
-        message = ""
+        message = done or ""
         if status == IGNORED:
             message = f"{alert.message!r} is informational: recorded, nothing to do"
+        if status == SCHEDULED:
+            run_at = self.clock() + float(alert.delay_seconds or 0)
+            at = datetime.fromtimestamp(run_at, UTC)
+            message = f"delayed by {alert.delay_seconds} s: runs at {at:%H:%M:%S} UTC"
         if status == PENDING_APPROVAL:
             expires_at = self.clock() + self.settings.approval_ttl_s
             relay = study_message(
@@ -218,7 +238,58 @@ class AlertService:
             warnings=tuple(checked.intake.warnings),
             expires_at=expires_at,
             outbox=outbox,
+            ref=alert.client_order_id if alert.kind in (AlertKind.ORDER, AlertKind.CLOSE) else None,
+            run_at=run_at,
         )
+
+    # --- cancels and delayed orders (seed 001) ---------------------------------------------------
+
+    async def _resolve_cancels(self, checked: Checked) -> tuple[Checked, str | None]:
+        """A cancel by clientOrderId finds its order; a delayed one is removed before it runs."""
+        alert, account = checked.intake.alert, checked.venue.account.name
+        if alert.kind is AlertKind.CANCEL_ALL:
+            dropped = [
+                row.id
+                for row in await self.journal.scheduled(account)
+                if await self._unschedule(row.id, "cancelled by cancelAll before it ran")
+            ]
+            if dropped:
+                checked.intake.warnings.append(f"{len(dropped)} delayed order(s) cancelled")
+            return checked, None
+        if alert.kind is not AlertKind.CANCEL:
+            return checked, None
+        ref = alert.client_order_id or ""
+        target = await self.journal.find_by_ref(account, ref)
+        if target is None:
+            self.notifier.refused("rejected", f"no order with clientOrderId {ref}", symbol="")
+            raise AlertRejected(f"no order with clientOrderId {ref} on account {account}")
+        moved = replace(alert, ticker=target.symbol)
+        if await self._unschedule(target.id, f"cancelled by clientOrderId {ref} before it ran"):
+            done = f"cancelled the delayed order {ref} before it ran: nothing was placed"
+            return _with_alert(
+                checked, moved, self.venues.resolve(checked.venue, target.symbol)
+            ), done
+        orders = await self.journal.orders_for(target.id)
+        ids = tuple(
+            o["exchange_id"]
+            for o in orders
+            if o["role"] == "order" and o["exchange_id"] and o["status"] == "open"
+        )
+        moved = replace(moved, target_ids=ids)
+        return _with_alert(checked, moved, self.venues.resolve(checked.venue, target.symbol)), None
+
+    async def _unschedule(self, alert_id: str, message: str) -> bool:
+        if await self.journal.set_status(alert_id, CANCELLED, message, expect=(SCHEDULED,)):
+            self.scheduler.discard(alert_id)
+            self.notifier.finished(alert_id)
+            return True
+        return False
+
+    async def _start_scheduled(self, alert_id: str) -> None:
+        row = await self._row(alert_id)
+        venue = self.venues.get(row.account)
+        market = venue.exchange.market(row.symbol)
+        self.executor.submit(Job(row.id, Alert.from_json(row.alert), venue, market))
 
     def _relay(self, new: NewAlert) -> None:
         if new.outbox:
@@ -361,6 +432,20 @@ class AlertService:
                     edits=decision["edits"],
                 )
         return Answer(HTTP_FOR_STATUS.get(row.status, 200), body)
+
+
+def _initial_status(alert: Alert, study: bool, done: str | None) -> str:
+    if study:
+        return PENDING_APPROVAL
+    if done is not None:
+        return EXECUTED  # decided at intake (a cancel of a delayed order): nothing to send
+    if alert.kind is AlertKind.INFO:
+        return IGNORED
+    return SCHEDULED if alert.delay_seconds else ACCEPTED
+
+
+def _with_alert(checked: Checked, alert: Alert, market: Market) -> Checked:
+    return replace(checked, intake=replace(checked.intake, alert=alert), market=market)
 
 
 # Fields of an alert that a decision can change; the rest (ids, times) are not edits.

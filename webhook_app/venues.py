@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .book import AccountBook
 from .config import PAPER, Account, Settings
 from .errors import AlertRejected, ConfigError, OrderRejected
 from .exchanges.base import Exchange, Market
 from .exchanges.paper import PaperVenue
+from .models import ALL_SYMBOLS
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class Venues:
 
     def resolve(self, venue: Venue, ticker: str) -> Market:
         """TradingView ticker → the venue's market, through the ticker map first."""
+        if ticker == ALL_SYMBOLS:  # a plan over every symbol (cancelAll)
+            return Market(ALL_SYMBOLS, Decimal(1), None, Decimal(0), quote=venue.account.currency)
         mapping = self.settings.tickers.get(venue.account.exchange, {})
         symbol = mapping.get(ticker, ticker)
         try:

@@ -17,6 +17,9 @@ ROUTES = [
     ("POST", "/api/halt"),
     ("POST", "/api/resume"),
     ("POST", "/api/alerts/x/reject"),
+    ("GET", "/api/candles"),
+    ("POST", "/api/cancel_order"),
+    ("POST", "/api/amend_order"),
 ]
 
 
@@ -124,3 +127,87 @@ async def test_halt_survives_a_restart(make_client: Any, tmp_path: Any) -> None:
 async def test_halt_needs_who(client: Client) -> None:
     code, body = await client.post("/api/halt", {}, headers=BEARER)
     assert (code, body["status"]) == (400, "malformed") and "'by'" in body["message"]
+
+
+async def test_candles_from_the_paper_price_feed(client: Client) -> None:
+    from decimal import Decimal as D
+
+    paper = client.core.paper
+    hour = 3_600_000
+    for minute, price in enumerate(("100", "105", "95", "102", "110", "108")):
+        await paper.feed_price("ETHUSDT", D(price), time_ms=hour * 10 + minute * 20 * 60_000)
+    code, body = await client.get("/api/candles?symbol=ETHUSDT&level=1h", headers=BEARER)
+    assert_envelope(body)
+    # minutes 0, 20, 40 fall in hour 10; 60, 80, 100 in hour 11
+    assert body["data"] == [
+        {
+            "open": 100.0,
+            "high": 105.0,
+            "low": 95.0,
+            "close": 95.0,
+            "volume": 0.0,
+            "time": hour * 10,
+        },
+        {
+            "open": 102.0,
+            "high": 110.0,
+            "low": 102.0,
+            "close": 108.0,
+            "volume": 0.0,
+            "time": hour * 11,
+        },
+    ]
+    _, body = await client.get(
+        f"/api/candles?symbol=ETHUSDT&level=1h&since={hour * 11}", headers=BEARER
+    )
+    assert len(body["data"]) == 1
+    code, body = await client.get("/api/candles?symbol=ETHUSDT&level=7m", headers=BEARER)
+    assert (code, body["status"]) == (400, "malformed") and "level" in body["message"]
+    code, body = await client.get("/api/candles?level=1h", headers=BEARER)
+    assert (code, body["message"]) == (400, "query 'symbol' is required")
+
+
+async def test_cancel_order_by_id_by_symbol_and_all(client: Client) -> None:
+    await client.post(ORDER, alert(), wait=2.5)  # stop + 3 TPs on BTCUSDT
+    eth = alert(
+        ticker="ETHUSDT",
+        price=3000,
+        **{"long SL": 2900, "long TP": 3200, "tp Close": None, "tp1 Mult": None, "tp2 Mult": None},
+    )
+    await client.post(ORDER, eth, wait=2.5)  # stop + TP on ETHUSDT
+    _, body = await client.get("/api/orders", headers=BEARER)
+    stop = next(o for o in body["data"] if o["sym"] == "BTCUSDT" and o["order_type"] == "STOP")
+    code, body = await client.post(
+        "/api/cancel_order", {"order_id": stop["order_id"]}, headers=BEARER
+    )
+    assert (code, body["message"], body["data"][0]["order_id"]) == (
+        200,
+        "1 order(s) cancelled",
+        stop["order_id"],
+    )
+    code, body = await client.post("/api/cancel_order", {"sym": "BTCUSDT"}, headers=BEARER)
+    assert len(body["data"]) == 3 and {o["sym"] for o in body["data"]} == {"BTCUSDT"}
+    code, body = await client.post("/api/cancel_order", {}, headers=BEARER)
+    assert len(body["data"]) == 2  # what was left: ETHUSDT
+    _, body = await client.get("/api/orders", headers=BEARER)
+    assert body["data"] == []
+    code, body = await client.post("/api/cancel_order", {"order_id": "P999"}, headers=BEARER)
+    assert (code, body["status"]) == (404, "not_found")
+
+
+async def test_amend_order_size_and_price(client: Client) -> None:
+    await client.post(ORDER, alert(), wait=2.5)
+    _, body = await client.get("/api/orders", headers=BEARER)
+    stop = next(o for o in body["data"] if o["order_type"] == "STOP")
+    body = {"order_id": stop["order_id"], "price": 39850, "size": "0.4"}
+    code, body = await client.post("/api/amend_order", body, headers=BEARER)
+    assert code == 200
+    assert (body["data"]["order_price"], body["data"]["order_size"]) == (39850.0, 0.4)
+    code, body = await client.post(
+        "/api/amend_order", {"order_id": stop["order_id"]}, headers=BEARER
+    )
+    assert (code, body["message"]) == (400, "give 'size', 'price' or both")
+    code, body = await client.post(
+        "/api/amend_order", {"order_id": stop["order_id"], "price": "NaN"}, headers=BEARER
+    )
+    assert code == 400 and "finite" in body["message"]

@@ -101,6 +101,7 @@ class ExchangeEvent:
     fill_amount: Decimal | None = None
     fill_price: Decimal | None = None
     realized_pnl: Decimal | None = None
+    price: Decimal | None = None  # kind "price": the market moved
     time: float = 0.0
 
 

@@ -93,6 +93,7 @@ class PaperVenue:
         bar = self.candles.add(symbol, price, bar_time, volume)
         writes = [paper_store.price_writer(symbol, price, now, bar)]
         for exchange in self.accounts.values():
+            exchange.note_price(symbol, price, now)
             exchange.engine.on_price(symbol, previous, price, now)
             writes.append(exchange.flush())
         await self.store.run(paper_store.combine(writes))
@@ -116,6 +117,7 @@ class PaperExchange:
             taker_fee=account.taker_fee,
             maker_fee=account.maker_fee,
             prices=venue.prices,
+            spot=account.market == "spot",
         )
         self.orders: dict[str, Order] = {}  # by client id, for lookups
         self._listeners: list[EventListener] = []
@@ -266,6 +268,11 @@ class PaperExchange:
                 )
             )
         return paper_store.changes_writer(self.account.name, self.engine, changes)
+
+    def note_price(self, symbol: str, price: Decimal, now: float) -> None:
+        self._pending_events.append(
+            ExchangeEvent(kind="price", symbol=symbol, price=price, time=now)
+        )
 
     def emit_pending(self) -> None:
         events, self._pending_events = self._pending_events, []

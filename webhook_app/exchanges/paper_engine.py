@@ -59,8 +59,10 @@ class PaperEngine:
         taker_fee: Decimal,
         maker_fee: Decimal,
         prices: dict[str, Decimal],
+        spot: bool = False,
         cancel_reduce_only_when_flat: bool = True,
     ) -> None:
+        self.spot = spot  # spot: sells only what is held; cash pays for buys (leverage 1)
         self.prices = prices  # the venue's last prices, shared by every account
         self.balance = balance
         self.currency = currency
@@ -73,6 +75,7 @@ class PaperEngine:
         self._open_by_symbol: dict[str, dict[str, Order]] = {}
         self._upnl = KeyedSum()  # per symbol, so equity costs O(1) however many positions
         self._notional = KeyedSum()
+        self._cost = KeyedSum()  # size × entry per symbol: what the holdings cost (spot cash)
         self.client_ids: set[str] = set()
         self.trades: dict[str, TradeState] = {}
         self.seq = 0
@@ -93,11 +96,14 @@ class PaperEngine:
     def balance_record(self) -> Balance:
         used = self._notional.total / self.max_leverage
         equity = self.equity()
+        assets = {self.currency: self.balance}
+        if self.spot:  # cash is what is left after paying for the holdings; holdings are assets
+            assets = {self.currency: self.balance - self._cost.total}
+            for symbol, state in self.positions.items():
+                if state.size:
+                    assets[symbol.removesuffix(self.currency) or symbol] = state.size
         return Balance(
-            currency=self.currency,
-            total=self.balance,
-            free=equity - used,
-            assets={self.currency: self.balance},
+            currency=self.currency, total=self.balance, free=equity - used, assets=assets
         )
 
     def revalue(self, symbol: str) -> None:
@@ -106,10 +112,12 @@ class PaperEngine:
         if state is None or not state.size:
             self._upnl.set(symbol, ZERO)
             self._notional.set(symbol, ZERO)
+            self._cost.set(symbol, ZERO)
             return
         price = self.prices.get(symbol, state.entry)
         self._upnl.set(symbol, state.size * (price - state.entry))
         self._notional.set(symbol, abs(state.size) * price)
+        self._cost.set(symbol, state.size * state.entry)
 
     def load(self, positions: dict[str, PositionState], open_orders: list[Order]) -> None:
         self.positions = positions
@@ -144,6 +152,14 @@ class PaperEngine:
         position = self.positions.get(symbol, PositionState())
         if reduce_only and type is OrderType.MARKET and not _reduces(position.size, side):
             raise OrderRejected(f"reduce-only {side} on {symbol} would not reduce the position")
+        if (
+            self.spot
+            and side is Side.SELL
+            and not reduce_only
+            and amount > max(position.size, ZERO)
+        ):
+            held = max(position.size, ZERO)
+            raise OrderRejected(f"insufficient {symbol} to sell: holding {held}, selling {amount}")
         if not reduce_only:
             reference = price if type is OrderType.LIMIT and price is not None else last
             self._check_margin(symbol, side, amount, reference)
@@ -278,7 +294,7 @@ class PaperEngine:
     def _fill(self, order: Order, price: Decimal, fee_rate: Decimal, now_ms: float) -> Order:
         state = self.positions.setdefault(order.symbol, PositionState())
         amount = order.remaining
-        if order.reduce_only:
+        if order.reduce_only or (self.spot and order.side is Side.SELL):  # spot never goes short
             amount = min(amount, abs(state.size)) if _reduces(state.size, order.side) else ZERO
             if amount <= 0:
                 expired = replace(order, status=EXPIRED)

@@ -8,23 +8,18 @@ Only what fails in `parse` is reported to the trader's channels: a stranger's no
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
 from ..errors import Unauthorized
-from ..models import Alert
-from .common import decode_body, load_json_object
+from .common import Intake, decode_body, load_json_object
+from .fmz import open_fmz, parse_fmz
+from .ib_text import open_ib, parse_ib
+from .signal import open_signal, parse_signal
 from .tradingview import parse_tradingview
 
-
-@dataclass(frozen=True)
-class Intake:
-    """A parsed, authenticated alert with what the journal and the idempotency key need."""
-
-    alert: Alert
-    fields: dict[str, Any]  # the body's fields, secrets removed: the source of the idempotency key
-    warnings: list[str] = field(default_factory=list)
+__all__ = ["FMZ", "IB", "SIGNAL", "TRADINGVIEW", "TRADINGVIEW_STUDY", "Dialect", "Intake"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +50,6 @@ TRADINGVIEW = Dialect("tradingview", open_tradingview, lambda d, s: _parse_tradi
 TRADINGVIEW_STUDY = Dialect(
     "tradingview_study", open_tradingview, lambda d, s: _parse_tradingview(d, True)
 )
+FMZ = Dialect("fmz", open_fmz, parse_fmz)
+SIGNAL = Dialect("signal", open_signal, parse_signal)
+IB = Dialect("ib", open_ib, parse_ib)

@@ -5,15 +5,26 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import MalformedAlert
+from ..models import Alert
 
 MAX_NUMBER = Decimal("1e15")
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A parsed, authenticated alert with what the journal and the idempotency key need."""
+
+    alert: Alert
+    fields: dict[str, Any]  # the body's fields, secrets removed: the source of the idempotency key
+    warnings: list[str] = field(default_factory=list)
 
 
 class NonFinite:

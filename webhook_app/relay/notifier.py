@@ -44,6 +44,11 @@ class Notifier:
         except Exception:
             logger.exception("could not describe alert %s for Discord", alert_id)
 
+    def note(self, text: str, account: str) -> None:
+        """A line the alert asked to log (seed 001's `log`)."""
+        embed = {"title": f"📝 {account}", "description": text[:3500], "color": 0x95A5A6}
+        self.poster.post_nowait("logs", {"embeds": [embed]})
+
     def refused(self, status: str, message: str, *, symbol: str = "") -> None:
         """An authenticated alert refused before journaling (malformed or not tradable)."""
         self.outcome({"status": status, "message": message, "symbol": symbol})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from aiohttp import web
 from .. import account_views
 from ..errors import MalformedAlert, Unauthorized
 from ..guard import ALL, HALTED, REDUCING
+from ..intake.common import to_number
 from ..venues import Venue
 from .keys import CORE
 
@@ -91,6 +93,88 @@ async def get_positions(request: web.Request) -> web.Response:
 async def get_orders(request: web.Request) -> web.Response:
     venue = _venue(request)
     return envelope(venue, await account_views.open_orders(venue, request.query.get("sym")))
+
+
+LEVELS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "1w")
+
+
+@api.get("/api/candles")
+async def get_candles(request: web.Request) -> web.Response:
+    """`?symbol=&level=&since=`: OHLCV bars, seed 004's fields."""
+    venue = _venue(request)
+    symbol = request.query.get("symbol") or request.query.get("sym")
+    if not symbol:
+        raise MalformedAlert("query 'symbol' is required")
+    level = request.query.get("level", "1h")
+    if level not in LEVELS:
+        raise MalformedAlert(f"query 'level' must be one of {' '.join(LEVELS)}, got {level!r}")
+    since = _int_query(request, "since")
+    market = request.app[CORE].venues.resolve(venue, symbol)
+    candles = await venue.exchange.fetch_ohlcv(
+        market.symbol, level, since, _int_query(request, "limit") or 500
+    )
+    return envelope(venue, [account_views.candle_view(c) for c in candles])
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise MalformedAlert(f"query {name!r} must be a whole number (milliseconds for since)")
+    return int(raw)
+
+
+@api.post("/api/cancel_order")
+async def post_cancel_order(request: web.Request) -> web.Response:
+    """Seed 004: `order_id` cancels one order, `sym` a symbol's orders, neither every order."""
+    body = await _body(request)
+    venue = _venue(request, body)
+    sym = body.get("sym")
+    symbol = request.app[CORE].venues.resolve(venue, sym).symbol if sym else None
+    cancelled = await request.app[CORE].manual.cancel(
+        venue, order_id=_text(body, "order_id"), symbol=symbol, by=_caller(body)
+    )
+    return envelope(
+        venue,
+        [account_views.order_view(o) for o in cancelled],
+        f"{len(cancelled)} order(s) cancelled",
+    )
+
+
+@api.post("/api/amend_order")
+async def post_amend_order(request: web.Request) -> web.Response:
+    body = await _body(request)
+    venue = _venue(request, body)
+    order_id = _text(body, "order_id")
+    if not order_id:
+        raise MalformedAlert("field 'order_id' is required")
+    amended = await request.app[CORE].manual.amend(
+        venue,
+        order_id=order_id,
+        size=_number(body, "size"),
+        price=_number(body, "price"),
+        by=_caller(body),
+    )
+    return envelope(venue, account_views.order_view(amended), f"order {order_id} amended")
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise MalformedAlert(f"field {name!r} must be a string")
+    return value or None
+
+
+def _number(body: dict[str, Any], name: str) -> Decimal | None:
+    if body.get(name) is None:
+        return None
+    return to_number(name, body[name] if isinstance(body[name], str) else str(body[name]))
+
+
+def _caller(body: dict[str, Any]) -> str:
+    by = body.get("by")
+    return by.strip()[:100] if isinstance(by, str) and by.strip() else "the API"
 
 
 @api.get("/api/state")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 
 from ..errors import MalformedAlert
-from ..intake import TRADINGVIEW, TRADINGVIEW_STUDY, Dialect
+from ..intake import FMZ, IB, SIGNAL, TRADINGVIEW, TRADINGVIEW_STUDY, Dialect
 from ..service import MAX_WAIT_S, AlertService
 from .keys import CORE
 
@@ -50,6 +51,27 @@ async def webhook_order(request: web.Request) -> web.Response:
 @routes.post("/tradingview-to-discord-study")
 async def discord_study(request: web.Request) -> web.Response:
     return await _submit(request, TRADINGVIEW_STUDY, "study")
+
+
+@routes.post("/webhook/fmz")
+@routes.post("/data")
+async def webhook_fmz(request: web.Request) -> web.Response:
+    """Seed 000: keys and order in the query string; the answer keeps the seed's state: ok."""
+    response = await _submit(request, FMZ, "fmz")
+    if response.status < 300:
+        body = json.loads(response.body)  # type: ignore[arg-type]
+        return web.json_response({"state": "ok", **body}, status=response.status)
+    return response
+
+
+@routes.post("/webhook/signal")
+async def webhook_signal(request: web.Request) -> web.Response:
+    return await _submit(request, SIGNAL, "signal")
+
+
+@routes.post("/webhook/ib")
+async def webhook_ib(request: web.Request) -> web.Response:
+    return await _submit(request, IB, "ib")
 
 
 @routes.get("/alerts/{alert_id}")

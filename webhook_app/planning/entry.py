@@ -1,50 +1,16 @@
-"""Planning: Alert + account + market facts → OrderPlan. Pure functions, no I/O."""
+"""Planning an entry: risk sizing with its caps, the stop and the take-profit ladder."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from .config import Account
-from .errors import AlertRejected
-from .exchanges.base import Market, Order
-from .models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
-from .money import floor_to_step, round_price, tidy
-
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the planner knows of the account and the market at this moment."""
-
-    market: Market
-    equity: Decimal
-    last_price: Decimal | None = None
-    position: Decimal = ZERO  # signed size on this symbol
-    open_orders: tuple[Order, ...] = field(default=())
-
-
-def plan_alert(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
-    """The one entry point: dispatch on the alert's kind."""
-    planners = {
-        AlertKind.ENTRY: plan_entry,
-        AlertKind.EXIT: plan_exit,
-        AlertKind.BREAKEVEN: plan_breakeven,
-    }
-    planner = planners.get(alert.kind)
-    if planner is None:
-        return OrderPlan(
-            kind=alert.kind,
-            account=account.name,
-            symbol=facts.market.symbol,
-            notes=(f"{alert.message!r} is informational: nothing to do",),
-        )
-    return planner(alert, account, facts)
-
-
-# --- entry -------------------------------------------------------------------------------------
+from ..config import Account
+from ..errors import AlertRejected
+from ..exchanges.base import Market
+from ..models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
+from ..money import floor_to_step, round_price, tidy
+from .facts import HUNDRED, ZERO, Facts
 
 
 @dataclass(frozen=True)
@@ -242,90 +208,3 @@ def resize_for_fill(
         if step.role == "tp" and filled - ladder_total > 0:
             out.append(replace(step, amount=tidy(filled - ladder_total)))
     return out
-
-
-# --- exit and breakeven ------------------------------------------------------------------------
-
-
-def plan_exit(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
-    steps: list[Step] = []
-    notes: list[str] = []
-    if facts.position:
-        close_side = Side.SELL if facts.position > 0 else Side.BUY
-        steps.append(
-            PlaceOrder(
-                "close",
-                close_side,
-                OrderType.MARKET,
-                abs(facts.position),
-                reduce_only=True,
-                phase=0,
-            )
-        )
-    else:
-        notes.append(f"no open position on {facts.market.symbol}")
-    # Always sweep the symbol: an order the book does not know about must not survive an exit.
-    steps.append(CancelOrder("cancel_all", phase=1))
-    return OrderPlan(
-        kind=AlertKind.EXIT,
-        account=account.name,
-        symbol=facts.market.symbol,
-        steps=tuple(steps),
-        size=abs(facts.position) or None,
-        notes=tuple(notes),
-    )
-
-
-def plan_breakeven(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
-    assert alert.side is not None and alert.breakeven is not None
-    market = facts.market
-    if not facts.position:
-        return OrderPlan(
-            kind=AlertKind.BREAKEVEN,
-            account=account.name,
-            symbol=market.symbol,
-            notes=(f"no open position on {market.symbol}: no stop to move",),
-        )
-    held = Side.BUY if facts.position > 0 else Side.SELL
-    expected = alert.side.opposite
-    if held is not expected:
-        raise AlertRejected(
-            f"breakeven for a {expected.direction}, but the {market.symbol} position is "
-            f"{held.direction}"
-        )
-    level = round_price(alert.breakeven, market.price_tick)
-    last = facts.last_price
-    if last is not None and (last - level) * held.sign <= 0:
-        raise AlertRejected(
-            f"breakeven {level} is already through the market ({last}): the stop would fire at "
-            "once; the current stop is left in place"
-        )
-    stops = [
-        o
-        for o in facts.open_orders
-        if o.type is OrderType.STOP and o.reduce_only and o.side is held.opposite
-    ]
-    steps: list[Step] = [
-        PlaceOrder(
-            "be_stop",
-            held.opposite,
-            OrderType.STOP,
-            abs(facts.position),
-            trigger_price=level,
-            reduce_only=True,
-            phase=0,
-        )
-    ]
-    # The new stop goes in first; the old one is cancelled only once the new one is in place.
-    steps.extend(
-        CancelOrder("cancel_stop", order_id=o.id, client_id=o.client_id, phase=1) for o in stops
-    )
-    return OrderPlan(
-        kind=AlertKind.BREAKEVEN,
-        account=account.name,
-        symbol=market.symbol,
-        steps=tuple(steps),
-        side=held,
-        size=abs(facts.position),
-        stop_price=level,
-    )

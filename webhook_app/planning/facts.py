@@ -1,0 +1,23 @@
+"""What the planner knows of an account and a market at one moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..exchanges.base import Market, Order
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the planner knows of the account and the market at this moment."""
+
+    market: Market
+    equity: Decimal
+    last_price: Decimal | None = None
+    position: Decimal = ZERO  # signed size on this symbol (what is held, on a spot account)
+    open_orders: tuple[Order, ...] = field(default=())
+    free: Decimal | None = None  # quote currency available for new orders
