@@ -72,6 +72,7 @@ class Account:
     currency: str = "USDT"
     taker_fee: Decimal = Decimal("0.0005")
     maker_fee: Decimal = Decimal("0.0002")
+    max_risk_pct: Decimal | None = None  # what an alert's "risk" may ask for (default: risk_pct)
     market: str = "futures"  # futures (long and short, leverage) or spot (buy what you pay for)
     default_symbol: str | None = None  # for dialects whose alerts name no ticker (seed 000, 001)
     connector_token_env: str | None = None  # seed 001: env var NAME of its connectorToken
@@ -271,6 +272,7 @@ _ACCOUNT_KEYS = {
     "taker_fee",
     "maker_fee",
     "market",
+    "max_risk_pct",
     "default_symbol",
     "connector_token_env",
 }
@@ -321,6 +323,7 @@ def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> 
 
 _NUMBERS = (
     ("risk_pct", Decimal("0.01"), Decimal(100)),
+    ("max_risk_pct", Decimal("0.01"), Decimal(100)),
     ("max_leverage", Decimal("0.01"), Decimal(200)),
     ("max_notional", Decimal("0.000001"), None),
     ("balance", Decimal(0), None),

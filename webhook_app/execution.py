@@ -139,6 +139,8 @@ class Executor:
         try:
             plan = plan_alert(alert, venue.account, venue.book.facts(market))
             self.switch.check_plan(plan)
+        except ArithmeticError:
+            return Outcome(REJECTED, "the alert's numbers are out of any tradable range")
         except AlertRejected as e:
             return Outcome(REJECTED, e.message)
         except Halted as e:
@@ -211,7 +213,12 @@ class Executor:
         """After a restart: resume young untouched alerts, flag the rest, re-arm protection."""
         notes: list[str] = []
         for row in await self.journal.unfinished():
-            notes.append(await self._recover_alert(row))
+            try:
+                notes.append(await self._recover_alert(row))
+            except BotError as e:  # its account or ticker is gone from the configuration
+                message = f"cannot be recovered: {e.message}"
+                await self.journal.set_status(row.id, NEEDS_REVIEW, message)
+                notes.append(f"{row.id}: needs review ({e.message})")
         await self._recover_armed()
         return notes
 

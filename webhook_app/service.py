@@ -157,7 +157,7 @@ class AlertService:
             raise Conflict(f"alert {alert.explicit_id} is not a relayed alert waiting for approval")
         checked, done = await self._resolve_cancels(checked)
         status = _initial_status(checked.intake.alert, study, done)
-        new = self._new_alert(checked, raw, route, status, done)
+        new = self._new_alert(checked, route, status, done)
         row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
         if not created:
             answer = await self._duplicate(row, wait)
@@ -188,13 +188,17 @@ class AlertService:
             if intake.alert.kind in (AlertKind.ENTRY, AlertKind.ORDER):
                 # Refuse what can never be placed now, before journaling. Execution plans again.
                 preview = plan_alert(intake.alert, venue.account, venue.book.facts(market))
+        except ArithmeticError:  # Decimal overflow: numbers no market could trade
+            error = AlertRejected("the alert's numbers are out of any tradable range")
+            self.notifier.refused(error.status, error.message, symbol=symbol)
+            raise error from None
         except AlertRejected as e:
             self.notifier.refused(e.status, e.message, symbol=symbol)
             raise
         return Checked(intake, venue, market, preview)
 
     def _new_alert(
-        self, checked: Checked, raw: bytes, route: str, status: str, done: str | None = None
+        self, checked: Checked, route: str, status: str, done: str | None = None
     ) -> NewAlert:
         alert, venue = checked.intake.alert, checked.venue
         alert_id = new_alert_id()
@@ -232,7 +236,8 @@ class AlertService:
             symbol=checked.market.symbol,
             idem_key=idempotency_key(alert.source, route, venue.account.name, checked.intake),
             status=status,
-            body=self.redactor.redact(raw.decode("utf-8", "replace")),
+            # The body as parsed, its secrets already removed (and redacted again, to be sure).
+            body=self.redactor.redact(json.dumps(checked.intake.fields, default=str)),
             alert=alert.to_json(),
             message=message,
             warnings=tuple(checked.intake.warnings),
@@ -306,6 +311,12 @@ class AlertService:
             raise AlertRejected(f"alert {pending.id} belongs to account {pending.account}")
         proposed = alert.to_json()
         edits = _edits(pending.alert, proposed)
+        fixed = sorted(set(edits) & _NOT_EDITABLE)
+        if fixed:
+            raise AlertRejected(
+                f"an approval may change the type, price, stop, take-profits and risk of alert "
+                f"{pending.id}, not its {', '.join(fixed)}"
+            )
         won = await self.journal.decide(
             pending.id,
             status=ACCEPTED,
@@ -450,6 +461,8 @@ def _with_alert(checked: Checked, alert: Alert, market: Market) -> Checked:
 
 # Fields of an alert that a decision can change; the rest (ids, times) are not edits.
 _NOT_EDITS = frozenset({"explicit_id", "source", "chart_url", "fired_at"})
+# What an approval must leave as relayed: it decides on this trade, not another one.
+_NOT_EDITABLE = frozenset({"ticker", "side", "kind", "account", "exchange"})
 
 
 def _edits(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

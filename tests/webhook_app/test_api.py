@@ -211,3 +211,10 @@ async def test_amend_order_size_and_price(client: Client) -> None:
         "/api/amend_order", {"order_id": stop["order_id"], "price": "NaN"}, headers=BEARER
     )
     assert code == 400 and "finite" in body["message"]
+
+
+@pytest.mark.parametrize("venue", [["Testing"], {"a": 1}, 5])
+async def test_a_venue_that_is_not_a_name_is_400(client: Client, venue: Any) -> None:
+    for path in ("/api/halt", "/api/resume", "/api/cancel_order"):
+        code, body = await client.post(path, {"by": "x", "venue": venue}, headers=BEARER)
+        assert (code, body["status"]) == (400, "malformed"), path

@@ -96,3 +96,15 @@ async def test_approval_after_the_expiry_is_refused(make_client: Any) -> None:
 async def test_plain_explicit_ids_are_not_approvals(client: Client) -> None:
     code, answer = await client.post(ORDER, alert(alert_id="my-own-id-1"), wait=2.5)
     assert (code, answer["status"]) == (200, "executed") and "decision" not in answer
+
+
+async def test_an_approval_cannot_trade_another_ticker_or_side(client: Client) -> None:
+    alert_id = await relay(client)
+    code, answer = await client.post(ORDER, approval(alert_id, "eve (9)", ticker="ETHUSDT"))
+    assert (code, answer["status"]) == (422, "rejected")
+    assert "not its ticker" in answer["message"]
+    code, answer = await client.post(
+        ORDER, approval(alert_id, "eve (9)", action="sell", **{"short SL": 40200})
+    )
+    assert code == 422 and "not its side" in answer["message"]
+    assert (await client.get(f"/alerts/{alert_id}"))[1]["status"] == "pending_approval"

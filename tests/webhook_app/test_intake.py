@@ -58,6 +58,18 @@ CASES = [
     ("ticker wrong type", alert(ticker=42), 400, "field 'ticker' must be a string, got number"),
     ("negative price", alert(price=-5), 400, "field 'price' must be greater than 0"),
     ("huge number", alert(price=1e300), 400, "field 'price' is too large"),
+    (
+        "tiny number",
+        json.dumps(alert()).replace('"price": 40000', '"price": 1E-999999'),
+        400,
+        "field 'price' is too small",
+    ),
+    (
+        "overflowing stop",
+        json.dumps(alert()).replace('"long SL": 39800', '"long SL": 5E-1000000'),
+        400,
+        "field 'long SL' is too small",
+    ),
     ("missing ticker", alert(ticker=None), 400, "field 'ticker' is required"),
     ("missing message", alert(message=None), 400, "field 'message' is required"),
     ("missing action", alert(action=None), 400, "field 'action' is required"),

@@ -65,8 +65,10 @@ def placed(plan, role: str) -> PlaceOrder:  # type: ignore[no-untyped-def]
             Market("BTCUSDT", D("0.01"), None, D("0.01")),
             "0.33",
         ),
-        # risk 2 % overrides the account's 1 %: 200 / 200 = 1
-        ("risk override", ACCOUNT, entry(risk_pct=D("2")), BTC, "1"),
+        # risk 0.5 % lowers the account's 1 %: 50 / 200 = 0.25
+        ("risk override", ACCOUNT, entry(risk_pct=D("0.5")), BTC, "0.25"),
+        # up to max_risk_pct when the account allows more: 200 / 200 = 1
+        ("risk cap raised", Account("R", max_risk_pct=D("2")), entry(risk_pct=D("2")), BTC, "1"),
         # a fixed amount (dialects) wins over risk sizing
         ("fixed amount", ACCOUNT, entry(amount=D("0.2")), BTC, "0.2"),
     ],
@@ -259,3 +261,8 @@ def test_partial_fill_resizes_stop_and_ladder_with_the_final_tp_taking_the_rest(
     resized = {s.role: s.amount for s in resize_for_fill(protection, D("0.5"), D("0.2"), BTC)}
     # 0.075 × 0.2 / 0.5 = 0.03 each; the final TP takes 0.2 − 0.06 = 0.14
     assert resized == {"stop": D("0.2"), "tp1": D("0.03"), "tp2": D("0.03"), "tp": D("0.14")}
+
+
+def test_an_alert_cannot_risk_more_than_the_account_allows() -> None:
+    with pytest.raises(AlertRejected, match=r"risk 2% is above account Testing's maximum 1%"):
+        plan_alert(entry(risk_pct=D("2")), ACCOUNT, facts())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -93,3 +95,33 @@ async def test_interrupted_execution_is_reconciled_and_flagged(tmp_path: Path) -
             lambda conn: conn.execute("SELECT COUNT(*) FROM paper_fills").fetchone()[0]
         )
         assert fills == 1  # nothing was sent again
+
+
+async def test_an_alert_whose_account_is_gone_is_flagged_not_fatal(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    await journal_accepted(settings.data_dir, "d" * 16, time.time())
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text("[accounts.Other]\n")
+    moved = make_settings(tmp_path / "data", ACCOUNTS_FILE=str(accounts))
+    async with Core(moved) as core:  # starts, despite the unknown account
+        row = await core.journal.get("d" * 16)
+        assert row is not None and row.status == "needs_review"
+        assert "unknown subaccount 'Testing'" in row.message
+
+
+async def test_the_journal_keeps_the_body_without_an_escaped_passphrase(tmp_path: Path) -> None:
+    """A passphrase written as \\u escapes passes auth; the journal keeps the parsed body,
+    without it, rather than raw text that redaction could miss."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tests.helpers import ORDER, PASSPHRASE, alert
+    from webhook_app.web.app import init_app
+
+    settings = make_settings(tmp_path / "data")
+    escaped = "".join(f"\\u{ord(c):04x}" for c in PASSPHRASE)
+    body = json.dumps(alert(passphrase="X")).replace('"X"', f'"{escaped}"')
+    async with TestClient(TestServer(init_app(settings))) as http:
+        assert (await http.post(ORDER, data=body)).status == 202
+    with sqlite3.connect(settings.data_dir / "journal.sqlite3") as conn:
+        (stored,) = conn.execute("SELECT body FROM alerts").fetchone()
+    assert "passphrase" not in stored and escaped[:12] not in stored and "BTCUSDT" in stored

@@ -14,6 +14,7 @@ from ..errors import MalformedAlert
 from ..models import Alert
 
 MAX_NUMBER = Decimal("1e15")
+MIN_NUMBER = Decimal("1e-12")  # smaller is no price or size, and overflows the arithmetic
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -206,6 +207,8 @@ def to_number(
         raise MalformedAlert(f"field {name!r} must be greater than 0, got {value}")
     if abs(value) > maximum:
         raise MalformedAlert(f"field {name!r} is too large ({value:.3E} > {maximum:.0E})")
+    if value and abs(value) < MIN_NUMBER:
+        raise MalformedAlert(f"field {name!r} is too small ({value:.3E} < {MIN_NUMBER:.0E})")
     return value
 
 

@@ -70,7 +70,15 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     stop = round_price(alert.stop_loss, market.price_tick)
     if (price - stop) * side.sign <= 0:
         raise AlertRejected(f"the stop {stop} is on the wrong side of the entry {price}")
-    risk_pct = alert.risk_pct if alert.risk_pct is not None else account.risk_pct
+    risk_pct = account.risk_pct
+    if alert.risk_pct is not None:  # an approver's edit, or the alert's own: never above the cap
+        cap = account.max_risk_pct if account.max_risk_pct is not None else account.risk_pct
+        if alert.risk_pct > cap:
+            raise AlertRejected(
+                f"risk {alert.risk_pct}% is above account {account.name}'s maximum {cap}% "
+                "(max_risk_pct in the accounts file)"
+            )
+        risk_pct = alert.risk_pct
     if alert.amount is not None:
         size = floor_to_step(alert.amount, market.amount_step)
         check_minimums(size, price, market)

@@ -54,6 +54,8 @@ def envelope(venue: Venue | None, data: Any, message: str = "ok") -> web.Respons
 
 def _venue(request: web.Request, body: dict[str, Any] | None = None) -> Venue:
     name = (body or {}).get("venue") or request.query.get("venue")
+    if name is not None and not isinstance(name, str):
+        raise MalformedAlert("field 'venue' must be an account name (a string)")
     return request.app[CORE].venues.get(name)
 
 
@@ -130,7 +132,7 @@ async def post_cancel_order(request: web.Request) -> web.Response:
     """Seed 004: `order_id` cancels one order, `sym` a symbol's orders, neither every order."""
     body = await _body(request)
     venue = _venue(request, body)
-    sym = body.get("sym")
+    sym = _text(body, "sym")
     symbol = request.app[CORE].venues.resolve(venue, sym).symbol if sym else None
     cancelled = await request.app[CORE].manual.cancel(
         venue, order_id=_text(body, "order_id"), symbol=symbol, by=_caller(body)
@@ -222,6 +224,8 @@ async def post_resume(request: web.Request) -> web.Response:
 
 def _account_or_all(request: web.Request, body: dict[str, Any]) -> str:
     name = body.get("venue")
+    if name is not None and not isinstance(name, str):
+        raise MalformedAlert("field 'venue' must be an account name (a string)")
     if name in (None, "", ALL, "all"):
         return ALL
     return _venue(request, body).account.name
