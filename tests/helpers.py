@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,17 @@ def make_settings(data_dir: Path, **env: str) -> Settings:
     return load_settings(base, env_file=None)
 
 
+def fired(seconds_ago: float = 0) -> str:
+    """A {{timenow}} value: now, or a few seconds ago (to tell two alerts apart)."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def alert(**fields: Any) -> dict[str, Any]:
     """A valid seed-002 multi-TP entry; keyword arguments override or (with None) remove fields."""
     body: dict[str, Any] = {
         "ticker": "BTCUSDT",
         "exchange": "BINANCE",
-        "time": "2024-05-01T12:00:00Z",
+        "time": fired(),
         "action": "buy",
         "type": "market",
         "price": 40000,

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from tests.helpers import FMZ_ACCESS_KEY, FMZ_ENV, FMZ_SECRET_KEY, PASSPHRASE, Client
-from webhook_app.alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel, substitute
+from webhook_app.alertmodel import (
+    PASSPHRASE_PLACEHOLDER,
+    load_alertmodel,
+    refresh_times,
+    substitute,
+)
 from webhook_app.intake.ib_text import split_ib
 
 BLOCKS = load_alertmodel()
@@ -52,7 +57,7 @@ async def test_every_example_is_accepted_by_its_route(
     make_client: Any, block: str, example: str, target: str, text: str
 ) -> None:
     client: Client = await make_client(**FMZ_ENV)
-    code, answer = await client.post(fill(target), fill(text))
+    code, answer = await client.post(fill(target), fill(refresh_times(text)))
     assert code in (200, 202), answer
     assert answer["status"] in ("accepted", "ignored", "pending_approval")
     if block == "fmz":

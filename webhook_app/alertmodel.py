@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "alertmodel.txt"
@@ -64,6 +65,16 @@ def load_alertmodel(path: Path = DEFAULT_PATH) -> dict[str, Block]:
             lines.append(raw)
     close_section()
     return blocks
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def refresh_times(example: str, now: datetime | None = None) -> str:
+    """An example as TradingView would send it now: its {{timenow}} values are the current time
+    (alerts older than MAX_ALERT_AGE are refused as stale)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _ISO_TIME.sub(stamp, example)
 
 
 def substitute(template: str, values: Mapping[str, object]) -> str:

@@ -90,6 +90,7 @@ class Settings:
     default_account: str = DEFAULT_ACCOUNT
     tickers: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     dedupe_window_s: float = 600.0
+    max_alert_age_s: float = 60.0  # older alerts are stale: refused, never traded blindly
     resume_max_age_s: float = 60.0
     journal_sync: str = "full"
     max_body_bytes: int = 16 * 1024
@@ -161,6 +162,7 @@ def load_settings(
         tickers=MappingProxyType({k: MappingProxyType(v) for k, v in tickers.items()}),
         dedupe_window_s=float(reader.decimal("DEDUPE_WINDOW", Decimal(600), minimum=Decimal(0))),
         resume_max_age_s=float(reader.decimal("RESUME_MAX_AGE", Decimal(60), minimum=Decimal(0))),
+        max_alert_age_s=float(reader.decimal("MAX_ALERT_AGE", Decimal(60), minimum=Decimal(1))),
         journal_sync=reader.choice("JOURNAL_SYNC", "full", ("full", "normal")),
         accounts_file=accounts_path,
         log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from .alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel
+from .alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel, refresh_times
 
 ROUTES = {
     "order": "/tradingview-to-webhook-order",
@@ -43,7 +43,7 @@ def read_source(source: str) -> str:
     key = example or next(iter(block.examples))
     if key not in block.examples:
         raise SystemExit(f"{name} has no example {key!r} ({', '.join(block.examples)})")
-    return block.examples[key]
+    return refresh_times(block.examples[key])  # sent now, as TradingView would
 
 
 def fill_passphrase(body: str, passphrase: str | None) -> str:

@@ -48,6 +48,7 @@ from .venues import Venue, Venues
 logger = logging.getLogger(__name__)
 
 MAX_WAIT_S = 2.5
+FUTURE_SKEW_S = 10.0  # a clock this far ahead is tolerated
 HTTP_FOR_STATUS = {
     EXECUTED: 200,
     IGNORED: 200,
@@ -153,11 +154,12 @@ class AlertService:
             pending = await self.journal.get(alert.explicit_id)
             if pending is not None and pending.route == "study":
                 return await self._approve(pending, checked, _approver(data), wait)
+        flags = self._check_fresh(alert)  # approvals (above) are exempt up to their expiry
         if data.get("approval") is True:  # the bot's buttons: only ever for a relayed alert
             raise Conflict(f"alert {alert.explicit_id} is not a relayed alert waiting for approval")
         checked, done = await self._resolve_cancels(checked)
         status = _initial_status(checked.intake.alert, study, done)
-        new = self._new_alert(checked, route, status, done)
+        new = replace(self._new_alert(checked, route, status, done), flags=tuple(flags))
         row, created = await self.journal.record_alert(new, self.settings.dedupe_window_s)
         if not created:
             answer = await self._duplicate(row, wait)
@@ -196,6 +198,28 @@ class AlertService:
             self.notifier.refused(e.status, e.message, symbol=symbol)
             raise
         return Checked(intake, venue, market, preview)
+
+    def _check_fresh(self, alert: Alert) -> list[str]:
+        """Refuse a late delivery or a time in the future; flag an alert that has no time."""
+        if alert.fired_at is None:
+            return ["no time in the alert: its age was not checked"]
+        age = self.clock() - alert.fired_at.timestamp()
+        fired = alert.fired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        limit = self.settings.max_alert_age_s
+        if age > limit:
+            error = AlertRejected(
+                f"stale: fired at {fired}, {age:.0f} s ago (MAX_ALERT_AGE is {limit:.0f} s): "
+                "not traded"
+            )
+        elif age < -FUTURE_SKEW_S:
+            error = AlertRejected(
+                f"its time {fired} is {-age:.0f} s in the future: check the alert's time and "
+                "this server's clock"
+            )
+        else:
+            return []
+        self.notifier.refused(error.status, error.message, symbol=alert.ticker)
+        raise error
 
     def _new_alert(
         self, checked: Checked, route: str, status: str, done: str | None = None

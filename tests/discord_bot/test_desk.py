@@ -13,7 +13,7 @@ import simcord
 
 from discord_bot.bot import DeskBot
 from tests.discord_bot.conftest import Desk, bot_config
-from tests.helpers import PASSPHRASE
+from tests.helpers import PASSPHRASE, fired
 
 
 def buttons(message: Any) -> dict[str, bool]:
@@ -218,7 +218,7 @@ async def test_halt_refuses_new_entries_and_resume_allows_them(desk: Desk) -> No
     assert desk.desk.last_message.content == "Only approvers can do that."
     await desk.alice.send(desk.desk, "!resume")
     assert desk.desk.last_message.content.startswith("▶️ trading is active")
-    again = {**entry, "time": "2024-01-01T00:00:00Z"}
+    again = {**entry, "time": fired(1)}
     await desk.alice.send(desk.desk, "!payload " + json.dumps(again))
     assert desk.desk.last_message.content.startswith("✅ entry long")
 

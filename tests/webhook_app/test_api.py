@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import API_TOKEN, ORDER, Client, alert
+from tests.helpers import API_TOKEN, ORDER, Client, alert, fired
 
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 ROUTES = [
@@ -90,7 +90,7 @@ async def test_halt_refuses_new_orders_but_not_closes_then_resume(client: Client
     await client.post(ORDER, alert(), wait=2.5)
     code, body = await client.post("/api/halt", {"by": "alice (1)"}, headers=BEARER)
     assert code == 200 and body["data"] == {"venue": "*", "mode": "reducing"}
-    code, answer = await client.post(ORDER, alert(time="2024-05-01T13:00:00Z"), wait=2.5)
+    code, answer = await client.post(ORDER, alert(time=fired(2)), wait=2.5)
     assert (code, answer["status"]) == (503, "halted")
     assert "trading is reducing for account Testing by alice (1)" in answer["message"]
     code, answer = await client.post(ORDER, alert(message="exit", action="sell"), wait=2.5)
@@ -99,7 +99,7 @@ async def test_halt_refuses_new_orders_but_not_closes_then_resume(client: Client
     assert state["data"][0]["mode"] == "reducing"
     code, body = await client.post("/api/resume", {"by": "alice (1)"}, headers=BEARER)
     assert code == 200 and body["data"]["mode"] == "active"
-    code, answer = await client.post(ORDER, alert(time="2024-05-01T14:00:00Z"), wait=2.5)
+    code, answer = await client.post(ORDER, alert(time=fired(4)), wait=2.5)
     assert (code, answer["status"]) == (200, "executed")
 
 

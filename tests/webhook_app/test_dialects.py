@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import FMZ_ACCESS_KEY, FMZ_ENV, FMZ_SECRET_KEY, ORDER, PASSPHRASE, Client, alert
+from tests.helpers import (
+    FMZ_ACCESS_KEY,
+    FMZ_ENV,
+    FMZ_SECRET_KEY,
+    ORDER,
+    PASSPHRASE,
+    Client,
+    alert,
+    fired,
+)
 
 SPOT = """
 [accounts.Testing]
@@ -251,7 +260,7 @@ async def test_signal_log_goes_to_the_logs_channel(dialects: Client, caplog: Any
 
 # --- seed 003 (IB text) -------------------------------------------------------------------------
 
-IB = '${"ticker":"BTCUSDT", "price":40000, "time":"2024-05-01T12:00:00Z"}@Long entry buy! 0.2'
+IB = '${"ticker":"BTCUSDT", "price":40000, "time":"' + fired() + '"}@Long entry buy! 0.2'
 
 
 async def test_ib_buy_and_sell_with_the_comment_as_tag(dialects: Client) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import ORDER, PASSPHRASE, Client, alert, make_settings
+from tests.helpers import ORDER, PASSPHRASE, Client, alert, fired, make_settings
 from webhook_app.web.app import init_app
 
 
@@ -124,7 +124,7 @@ async def test_explicit_id_wins_over_content(client: Client) -> None:
 
 async def test_a_new_fire_time_is_a_new_alert(client: Client) -> None:
     a = await client.post(ORDER, alert(), wait=2.5)
-    b = await client.post(ORDER, alert(time="2024-05-01T12:05:00Z"), wait=2.5)
+    b = await client.post(ORDER, alert(time=fired(5)), wait=2.5)
     assert (a[1]["status"], b[1]["status"]) == ("executed", "executed")
     assert a[1]["alert_id"] != b[1]["alert_id"]
 
@@ -143,7 +143,7 @@ async def test_alerts_of_one_symbol_run_in_arrival_order(client: Client) -> None
 
 async def test_entry_replaces_an_existing_position(client: Client) -> None:
     await client.post(ORDER, alert(), wait=2.5)
-    short = alert(action="sell", price=40100, time="2024-05-01T13:00:00Z")
+    short = alert(action="sell", price=40100, time=fired(3))
     code, answer = await client.post(ORDER, short, wait=2.5)
     assert (code, answer["status"]) == (200, "executed")
     exchange = client.core.venues.get("Testing").exchange

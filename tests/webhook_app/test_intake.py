@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import ORDER, PASSPHRASE, Client, alert
+from tests.helpers import ORDER, PASSPHRASE, Client, alert, fired
 from webhook_app.intake.tradingview import classify_message, parse_tradingview
 from webhook_app.models import AlertKind, OrderType, Side
 
@@ -163,7 +163,7 @@ def test_parse_keeps_the_sides_levels_and_ladder() -> None:
     assert (parsed.stop_loss, parsed.take_profit) == (D(39800), D(41000))
     assert parsed.tp_mults == (D("0.75"), D("1.5")) and parsed.tp_close_pct == D(15)
     assert warnings == ["unknown field 'extra' ignored"]
-    assert parsed.fired_at is not None and parsed.fired_at.year == 2024
+    assert parsed.fired_at is not None and parsed.fired_at.tzinfo is not None
 
 
 async def test_text_plain_body_is_read_whatever_the_content_type(client: Client) -> None:
@@ -175,3 +175,25 @@ async def test_text_plain_body_is_read_whatever_the_content_type(client: Client)
 
 def test_passphrase_constant_is_distinctive() -> None:
     assert len(PASSPHRASE) > 12
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "status", "fragment"),
+    [
+        (65, 422, "stale: fired at"),
+        (3600, 422, "(MAX_ALERT_AGE is 60 s): not traded"),
+        (-30, 422, "s in the future"),
+        (30, 202, ""),
+        (-5, 202, ""),  # a clock a little ahead is tolerated
+    ],
+)
+async def test_stale_and_future_alerts_are_refused(
+    client: Client, seconds_ago: int, status: int, fragment: str
+) -> None:
+    code, answer = await client.post(ORDER, alert(time=fired(seconds_ago)))
+    assert code == status and fragment in answer["message"], answer
+
+
+async def test_an_alert_without_a_time_is_accepted_and_flagged(client: Client) -> None:
+    code, answer = await client.post(ORDER, alert(time=None), wait=2.5)
+    assert (code, answer["flags"]) == (200, ["no time in the alert: its age was not checked"])
