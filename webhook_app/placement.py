@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .errors import BotError, ExecutionError, OrderNotFound, OrderRejected
-from .exchanges.base import CLOSED, Market, Order
+from .errors import BotError, DuplicateClientId, ExecutionError, OrderNotFound, OrderRejected
+from .exchanges.base import CLOSED, FINAL_STATUSES, Market, Order
 from .journal import FAILED, NEEDS_REVIEW, REJECTED, UNKNOWN, Journal
 from .models import ALL_SYMBOLS, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
 from .planning import resize_for_fill
@@ -146,7 +146,8 @@ class PlanRun:
     ) -> Outcome:
         """Place protection for what the entry filled; an unprotectable entry is closed at once."""
         filled = entry.filled if filled is None else filled
-        await self._steps(resize_for_fill(steps, planned, filled, self.market))
+        resized = resize_for_fill(steps, planned, filled, self.market)
+        await self._steps(resized)
         if "stop" in self.errors:
             await self._flatten(entry)
             return self._fail(
@@ -154,7 +155,20 @@ class PlanRun:
             )
         for role, error in self.errors.items():
             self.warnings.append(f"{role} refused: {error.message}")
+        await self._give_refused_shares_to_the_final_tp(resized)
         return self._done(entry=entry)
+
+    async def _give_refused_shares_to_the_final_tp(self, steps: list[PlaceOrder]) -> None:
+        """A ladder TP the venue refused: its share goes to the final TP, so the whole position
+        still has a take-profit."""
+        lost = [
+            s for s in steps if s.role.startswith("tp") and s.role != "tp" and s.role in self.errors
+        ]
+        if not lost or "tp" not in self.results:
+            return
+        extra = sum((s.amount for s in lost), Decimal(0))
+        await self._amend_amount("tp", self.results["tp"].amount + extra)
+        self.warnings.append(f"the final TP took over {extra} from the refused ladder TP(s)")
 
     async def grow_protection(self, filled: Decimal) -> None:
         """A later partial fill of a limit entry: the stop and the final TP grow to the fill."""
@@ -223,16 +237,7 @@ class PlanRun:
     async def _place(self, step: PlaceOrder) -> Order:
         client_id = client_id_for(self.alert_id, step.role)
         try:
-            order = await self.venue.exchange.create_order(
-                self.plan.symbol,
-                step.type,
-                step.side,
-                step.amount,
-                step.price,
-                client_id=client_id,
-                trigger_price=step.trigger_price,
-                reduce_only=step.reduce_only,
-            )
+            order = await self._create(step, client_id)
         except OrderRejected as e:
             self.updates.append((client_id, {"status": REJECTED, "error": e.message}))
             raise
@@ -254,6 +259,28 @@ class PlanRun:
             )
         )
         return order
+
+    async def _create(self, step: PlaceOrder, client_id: str) -> Order:
+        """Create the order; if the venue already holds our client id, that order is this one
+        (sent before a restart, or by a first attempt whose answer was lost): adopt it."""
+        exchange = self.venue.exchange
+        try:
+            return await exchange.create_order(
+                self.plan.symbol,
+                step.type,
+                step.side,
+                step.amount,
+                step.price,
+                client_id=client_id,
+                trigger_price=step.trigger_price,
+                reduce_only=step.reduce_only,
+            )
+        except DuplicateClientId:
+            existing = await exchange.fetch_order(client_id, self.plan.symbol)
+            if existing is None or (existing.status in FINAL_STATUSES and existing.filled <= 0):
+                raise  # gone (cancelled) under our id: it cannot be placed again
+            self.warnings.append(f"{step.role} was already at the venue: kept, not sent again")
+            return existing
 
     async def _cancel(self, step: CancelOrder) -> None:
         exchange = self.venue.exchange

@@ -157,7 +157,7 @@ def test_entry_closes_an_existing_position_and_cancels_its_orders_first() -> Non
     plan = plan_alert(entry(), ACCOUNT, facts(position=D("-1"), open_orders=(old_stop,)))
     first = [s for s in plan.steps if s.phase == 0]
     assert first[0] == PlaceOrder("close", Side.BUY, OrderType.MARKET, D("1"), reduce_only=True)
-    assert isinstance(first[1], CancelOrder) and first[1].role == "cancel_all"
+    assert first[1] == CancelOrder("cancel", order_id="P1", client_id="x", phase=0)
 
 
 def test_limit_entry_defers_its_protection_until_the_fill() -> None:

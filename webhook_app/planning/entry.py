@@ -128,7 +128,8 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
 
 
 def _clear_symbol(facts: Facts) -> list[Step]:
-    """Close whatever position the symbol holds and cancel its orders, before a new entry."""
+    """Close whatever position the symbol holds and cancel its other orders, each by id, before a
+    new entry (an order of this very alert, from before a restart, is not among them)."""
     steps: list[Step] = []
     if facts.position:
         close_side = Side.SELL if facts.position > 0 else Side.BUY
@@ -142,8 +143,10 @@ def _clear_symbol(facts: Facts) -> list[Step]:
                 phase=0,
             )
         )
-    if facts.open_orders:
-        steps.append(CancelOrder("cancel_all", phase=0))
+    steps.extend(
+        CancelOrder("cancel", order_id=o.id, client_id=o.client_id, phase=0)
+        for o in facts.open_orders
+    )
     return steps
 
 
