@@ -53,8 +53,10 @@ def contains_secret(text: str, secret: str) -> bool:
     return bool(secret) and secret in text
 
 
-def study_alert(message: discord.Message) -> tuple[str, dict[str, Any], int | None] | None:
-    """From a relayed study message: its alert id, its payload and its expiry (unix seconds)."""
+def study_alerts(message: discord.Message) -> list[tuple[str, dict[str, Any], int | None]]:
+    """Every relayed alert in a message (a backlog is batched, up to 10 embeds to a message):
+    its id, its payload and its expiry (unix seconds)."""
+    found = []
     for embed in message.embeds:
         footer = _FOOTER.match(embed.footer.text or "") if embed.footer else None
         block = _PAYLOAD_BLOCK.search(embed.description or "")
@@ -69,8 +71,8 @@ def study_alert(message: discord.Message) -> tuple[str, dict[str, Any], int | No
             match = _EXPIRES.search(field.value or "")
             if field.name == "Expires" and match:
                 expires = int(match.group(1))
-        return footer.group(1), payload, expires
-    return None
+        found.append((footer.group(1), payload, expires))
+    return found
 
 
 EDIT_FIELDS = ("type", "price", "SL", "TP", "risk")

@@ -11,7 +11,7 @@ import discord
 
 from . import access, render
 from .app_client import AppAnswer
-from .payloads import PayloadError, apply_edits, sl_tp_names, study_alert
+from .payloads import PayloadError, apply_edits, sl_tp_names, study_alerts
 
 if TYPE_CHECKING:
     from .bot import DeskBot
@@ -114,31 +114,34 @@ async def relayed_payload(interaction: discord.Interaction, alert_id: str) -> di
     relayed = reference.resolved if isinstance(reference.resolved, discord.Message) else None
     if relayed is None:
         relayed = await interaction.channel.fetch_message(reference.message_id)  # type: ignore[union-attr]
-    found = study_alert(relayed)
-    if found is None or found[0] != alert_id:
-        return None
-    return found[1]
+    for found_id, payload, _ in study_alerts(relayed):
+        if found_id == alert_id:
+            return payload
+    return None
 
 
 async def finish(interaction: discord.Interaction, action: str, answer: AppAnswer) -> None:
-    """Show who decided, when and the result, buttons disabled; a late click is told why."""
+    """Show who decided, when and the result, buttons disabled. A late click is told who won; a
+    refusal for now (halted, rejected, app down) is told privately and the buttons stay live."""
     bot: DeskBot = interaction.client  # type: ignore[assignment]
-    alert_id = str(answer.body.get("alert_id", ""))
-    if answer.status == "duplicate" or answer.status == "conflict":
+    alert_id = str(answer.body.get("alert_id") or _id_of(interaction))
+    if answer.status in ("duplicate", "conflict"):  # someone else decided first
         await interaction.followup.send(f"♻️ {answer.message}", ephemeral=True)
         return
-    if not answer.ok and answer.http_status in (0, 401):
+    if answer.status == "expired":
+        line = f"⌛ Approval window closed: {answer.message}"
+    elif answer.ok:  # executed (or still executing), or declined
+        verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected"}[action]
+        when = f"<t:{int(time.time())}:T>"
+        line = f"{verb} by {interaction.user.mention} {when}\n{render.outcome(answer)}"
+    else:
         await interaction.followup.send(render.outcome(answer), ephemeral=True)
         return
-    verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected"}[action]
-    line = f"{verb} by {interaction.user.mention} <t:{int(time.time())}:T>"
-    live = bot.live_views.pop(alert_id, None) if alert_id else None
+    live = bot.live_views.pop(alert_id, None)
     if live is not None:
         live.stop()
-    disabled = approval_view(alert_id or _id_of(interaction), disabled=True)
-    await interaction.edit_original_response(
-        content=f"{line}\n{render.outcome(answer)}", view=disabled
-    )
+    disabled = approval_view(alert_id, disabled=True)
+    await interaction.edit_original_response(content=line, view=disabled)
 
 
 def _id_of(interaction: discord.Interaction) -> str:

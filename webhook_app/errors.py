@@ -25,6 +25,12 @@ class AlertRejected(BotError):
     status = "rejected"
 
 
+class ApprovalExpired(AlertRejected):
+    """The relayed alert's approval window closed: nothing was placed."""
+
+    status = "expired"
+
+
 class MalformedAlert(AlertRejected):
     """Not parseable, or a field of the wrong type; the message names the field."""
 

@@ -60,6 +60,7 @@ class Job:
     alert: Alert
     venue: Venue
     market: Market
+    approval: bool = False  # a relayed alert approved later: its price is not the market's now
 
 
 class Executor:
@@ -111,6 +112,8 @@ class Executor:
     async def _run(self, job: Job) -> Outcome:
         alert, venue, market = job.alert, job.venue, job.market
         seen = alert.reference_price if alert.reference_price is not None else alert.price
+        if job.approval and venue.book.prices.get(market.symbol) is not None:
+            seen = None  # an approval comes minutes later: the market has its own price by now
         if seen is not None and market.symbol != ALL_SYMBOLS:
             if venue.exchange.priced_by_alerts:  # the paper venue's market moves with the alerts
                 await venue.exchange.feed_price(market.symbol, seen)  # type: ignore[attr-defined]

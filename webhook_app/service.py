@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import Settings
-from .errors import AlertRejected, Conflict, NotFound
+from .errors import AlertRejected, ApprovalExpired, Conflict, NotFound
 from .exchanges.base import Market
 from .execution import Executor, Job
 from .guard import TradingSwitch
@@ -38,7 +38,7 @@ from .journal import (
     NewAlert,
 )
 from .models import Alert, AlertKind, OrderPlan
-from .planning import plan_alert
+from .planning import Facts, plan_alert
 from .redaction import Redactor
 from .relay.messages import study_message
 from .relay.notifier import Notifier
@@ -189,7 +189,9 @@ class AlertService:
             preview = None
             if intake.alert.kind in (AlertKind.ENTRY, AlertKind.ORDER):
                 # Refuse what can never be placed now, before journaling. Execution plans again.
-                preview = plan_alert(intake.alert, venue.account, venue.book.facts(market))
+                preview = plan_alert(
+                    intake.alert, venue.account, _as_seen(intake.alert, venue.book.facts(market))
+                )
         except ArithmeticError:  # Decimal overflow: numbers no market could trade
             error = AlertRejected("the alert's numbers are out of any tradable range")
             self.notifier.refused(error.status, error.message, symbol=symbol)
@@ -351,7 +353,7 @@ class AlertService:
         )
         if not won:
             return await self._already_decided(pending.id, wait)
-        self.executor.submit(Job(pending.id, alert, checked.venue, checked.market))
+        self.executor.submit(Job(pending.id, alert, checked.venue, checked.market, approval=True))
         if wait:
             return await self.wait(pending.id, wait)
         return await self.answer(await self._row(pending.id))
@@ -372,7 +374,7 @@ class AlertService:
         row = await self._row(alert_id)
         if row.status in (PENDING_APPROVAL, EXPIRED):  # the compare-and-set failed on the expiry
             await self.expire_approvals()
-            raise AlertRejected(
+            raise ApprovalExpired(
                 f"the approval window of alert {alert_id} has expired: nothing was placed"
             )
         first = await (self.wait(alert_id, wait) if wait else self.answer(row))
@@ -477,6 +479,12 @@ def _initial_status(alert: Alert, study: bool, done: str | None) -> str:
     if alert.kind is AlertKind.INFO:
         return IGNORED
     return SCHEDULED if alert.delay_seconds else ACCEPTED
+
+
+def _as_seen(alert: Alert, facts: Facts) -> Facts:
+    """An alert arriving now carries the market's price: the preview plans with it."""
+    seen = alert.reference_price if alert.reference_price is not None else alert.price
+    return replace(facts, last_price=seen) if seen is not None else facts
 
 
 def _with_alert(checked: Checked, alert: Alert, market: Market) -> Checked:

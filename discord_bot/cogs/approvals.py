@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from .. import access
-from ..payloads import study_alert
+from ..payloads import study_alerts
 from ..views import ExpiringView, approval_view
 
 if TYPE_CHECKING:
@@ -35,10 +35,11 @@ class ApprovalsCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if not self.is_relay(message):
             return
-        found = study_alert(message)
-        if found is None:
-            return
-        alert_id, _, expires = found
+        for alert_id, _, expires in study_alerts(message):
+            await self.offer(message, alert_id, expires)
+
+    async def offer(self, message: discord.Message, alert_id: str, expires: int | None) -> None:
+        """One reply with the buttons per relayed alert, live until its approval window closes."""
         ttl = (expires - time.time()) if expires else DEFAULT_TTL_S
         if ttl <= 0:
             await message.reply(

@@ -287,3 +287,32 @@ def test_bot_config_requires_channels_and_approvers() -> None:
         load_bot_config({**base, "DISCORD_CHANNEL_IDS": "desk"}, env_file=None)
     assert bot_config("http://x", channel_ids=frozenset({1})).wait_s == 2.5
     assert simcord.__name__ == "simcord"
+
+
+async def test_a_refused_approval_keeps_the_buttons_live(desk: Desk) -> None:
+    relayed = await desk.app.relay()
+    await desk.deliver(relayed)
+    await desk.alice.send(desk.desk, "!halt")
+    result = await desk.alice.click(desk.approval_message(), label="Approve")
+    refusal = [m.content for m in desk.desk.history(viewer=desk.alice) if m.flags.ephemeral]
+    assert any("trading is reducing" in text for text in refusal)
+    assert result.acknowledged
+    panel = desk.approval_message()
+    assert buttons(panel)["Approve"] is False  # still to be decided
+    await desk.alice.send(desk.desk, "!resume")
+    await desk.bob.click(desk.approval_message(), label="Approve")
+    assert len(desk.app.paper_orders()) == 5
+    assert desk.approval_message().content.startswith(f"Approved by {desk.bob.mention}")
+
+
+async def test_a_batched_relay_gets_one_panel_per_alert(desk: Desk) -> None:
+    first = await desk.app.relay()
+    second = await desk.app.relay(comment="another setup")
+    batched = {"embeds": first["embeds"] + second["embeds"]}  # a backlog, ten to a message
+    await desk.deliver(batched)
+    panels = [m for m in desk.desk.history() if m.components]
+    ids = [re.search(r"alert `(\w+)`", m.content).group(1) for m in panels]  # type: ignore[union-attr]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    await desk.alice.click(panels[1], label="Approve")
+    orders = desk.app.paper_orders()
+    assert {o["client_id"][:16] for o in orders} == {ids[1]}

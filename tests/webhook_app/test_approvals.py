@@ -87,7 +87,7 @@ async def test_approval_after_the_expiry_is_refused(make_client: Any) -> None:
     alert_id = await relay(client)
     offset[0] = 901  # APPROVAL_TTL is 900 s
     code, answer = await client.post(ORDER, approval(alert_id, "alice (1)"), wait=2.5)
-    assert (code, answer["status"]) == (422, "rejected")
+    assert (code, answer["status"]) == (422, "expired")
     assert "approval window" in answer["message"] and "expired" in answer["message"]
     code, state = await client.get(f"/alerts/{alert_id}")
     assert state["status"] == "expired" and await paper_orders(client) == 0
@@ -108,3 +108,35 @@ async def test_an_approval_cannot_trade_another_ticker_or_side(client: Client) -
     )
     assert code == 422 and "not its side" in answer["message"]
     assert (await client.get(f"/alerts/{alert_id}"))[1]["status"] == "pending_approval"
+
+
+async def test_a_late_approval_enters_at_the_market_not_the_relayed_price(client: Client) -> None:
+    from decimal import Decimal
+
+    alert_id = await relay(client, type="market")  # relayed at 40,000, stop 39,800
+    await client.core.paper.feed_price("BTCUSDT", Decimal("39950"))  # minutes later
+    code, answer = await client.post(
+        ORDER, approval(alert_id, "alice (1)", type="market"), wait=2.5
+    )
+    assert (code, answer["status"]) == (200, "executed")
+    entry = next(o for o in answer["orders"] if o["role"] == "entry")
+    assert entry["average"] == "39950"  # the market, which the approval did not move back
+    # sized from the live price: 100 at risk / (39,950 - 39,800) = 0.666666
+    assert entry["amount"] == "0.666666"
+
+
+async def test_an_approval_after_the_price_ran_past_half_the_risk_is_refused(
+    client: Client,
+) -> None:
+    from decimal import Decimal
+
+    alert_id = await relay(client, type="market")
+    await client.core.paper.feed_price("BTCUSDT", Decimal("39880"))  # 120 of the 200 to the stop
+    code, answer = await client.post(
+        ORDER, approval(alert_id, "alice (1)", type="market"), wait=2.5
+    )
+    assert (code, answer["status"]) == (422, "rejected")
+    assert (
+        "moved from 40000 to 39880 since the alert, more than half-way to the stop"
+        in answer["message"]
+    )

@@ -63,10 +63,7 @@ def check_minimums(size: Decimal, price: Decimal, market: Market) -> None:
 def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     assert alert.side is not None and alert.stop_loss is not None
     market, side = facts.market, alert.side
-    price = alert.price if alert.price is not None else facts.last_price
-    if price is None:
-        raise AlertRejected(f"no price for {market.symbol}: the entry alert must carry 'price'")
-    price = round_price(price, market.price_tick)
+    price = _entry_price(alert, facts)
     stop = round_price(alert.stop_loss, market.price_tick)
     if (price - stop) * side.sign <= 0:
         raise AlertRejected(f"the stop {stop} is on the wrong side of the entry {price}")
@@ -125,6 +122,26 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
         equity=facts.equity,
         notes=sizing.notes,
     )
+
+
+def _entry_price(alert: Alert, facts: Facts) -> Decimal:
+    """A limit enters at its price. A market entry enters at the market: the last price known,
+    refused when it has moved more than half-way from the alert's price to its stop."""
+    market = facts.market
+    if alert.order_type is OrderType.LIMIT or facts.last_price is None:
+        price = alert.price if alert.price is not None else facts.last_price
+        if price is None:
+            raise AlertRejected(f"no price for {market.symbol}: the entry alert must carry 'price'")
+        return round_price(price, market.price_tick)
+    current = facts.last_price
+    if alert.price is not None and alert.stop_loss is not None:
+        distance = abs(alert.price - alert.stop_loss)
+        if abs(current - alert.price) > distance / 2:
+            raise AlertRejected(
+                f"the price moved from {alert.price} to {current} since the alert, more than "
+                f"half-way to the stop {alert.stop_loss}: not entered"
+            )
+    return round_price(current, market.price_tick)
 
 
 def _clear_symbol(facts: Facts) -> list[Step]:

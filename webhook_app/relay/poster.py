@@ -218,6 +218,7 @@ class DiscordPoster:
         if status < 300:
             self.delivered_messages += 1
             self.outbox.delivered(batch.ids, str(body["id"]) if body.get("id") else None)
+            self._known.difference_update(batch.ids)
             return "delivered"
         if status == 429:
             return "rate_limited"
@@ -226,6 +227,7 @@ class DiscordPoster:
         reason = f"HTTP {status}: {str(body.get('message', ''))[:200]}"
         logger.error("discord %s refused a message (%s); dropped", channel, reason)
         self.outbox.failed(batch.ids, reason)
+        self._known.difference_update(batch.ids)
         return "dropped"
 
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
