@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from dotenv import dotenv_values
 
+from .accounts import DEFAULT_ACCOUNT, KNOWN_EXCHANGES, PAPER, Account, load_accounts_file
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_ACCOUNT = "Testing"
-PAPER = "paper"
-KNOWN_EXCHANGES = frozenset({PAPER})
 
 
 class Secret:
@@ -53,29 +46,6 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(("Secret", len(self._value)))
-
-
-@dataclass(frozen=True)
-class Account:
-    """One trading account (the seed's subaccount). Keys are referenced by env var *name*."""
-
-    name: str
-    exchange: str = PAPER
-    risk_pct: Decimal = Decimal("1")
-    max_leverage: Decimal = Decimal("10")
-    max_notional: Decimal | None = None
-    api_key_env: str | None = None
-    api_secret_env: str | None = None
-    api_password_env: str | None = None
-    symbols: frozenset[str] | None = None  # allowlist; None accepts any ticker the venue knows
-    balance: Decimal = Decimal("10000")  # starting balance of a paper account
-    currency: str = "USDT"
-    taker_fee: Decimal = Decimal("0.0005")
-    maker_fee: Decimal = Decimal("0.0002")
-    max_risk_pct: Decimal | None = None  # what an alert's "risk" may ask for (default: risk_pct)
-    market: str = "futures"  # futures (long and short, leverage) or spot (buy what you pay for)
-    default_symbol: str | None = None  # for dialects whose alerts name no ticker (seed 000, 001)
-    connector_token_env: str | None = None  # seed 001: env var NAME of its connectorToken
 
 
 @dataclass(frozen=True)
@@ -260,132 +230,13 @@ class EnvReader:
         return raw
 
 
-_ACCOUNT_KEYS = {
-    "exchange",
-    "risk_pct",
-    "max_leverage",
-    "max_notional",
-    "api_key_env",
-    "api_secret_env",
-    "api_password_env",
-    "symbols",
-    "balance",
-    "currency",
-    "taker_fee",
-    "maker_fee",
-    "market",
-    "max_risk_pct",
-    "default_symbol",
-    "connector_token_env",
-}
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-def load_accounts_file(
-    path: Path, paper_balance: Decimal
-) -> tuple[dict[str, Account], str, dict[str, dict[str, str]]]:
-    """Read accounts and the ticker map from a TOML (or JSON) file; fail naming the bad entry."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except OSError as e:
-        raise ConfigError(f"ACCOUNTS_FILE {path}: cannot read it ({e.strerror})") from None
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"ACCOUNTS_FILE {path}: not valid: {e}") from None
-    raw_accounts = data.get("accounts")
-    if not isinstance(raw_accounts, dict) or not raw_accounts:
-        raise ConfigError(f"ACCOUNTS_FILE {path}: needs an [accounts.NAME] table")
-    accounts = {
-        name: _parse_account(path, name, spec, paper_balance) for name, spec in raw_accounts.items()
-    }
-    default = data.get("default", next(iter(accounts)))
-    if default not in accounts:
-        raise ConfigError(f"ACCOUNTS_FILE {path}: default account {default!r} is not defined")
-    tickers = _parse_tickers(path, data.get("tickers", {}))
-    return accounts, default, tickers
-
-
-def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> Account:
-    where = f"ACCOUNTS_FILE {path}: accounts.{name}"
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where} must be a table")
-    unknown = set(spec) - _ACCOUNT_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-    exchange = str(spec.get("exchange", PAPER)).lower()
-    if exchange not in KNOWN_EXCHANGES:
-        raise ConfigError(f"{where}.exchange: {exchange!r} is not supported")
-    kw: dict[str, Any] = {"name": name, "exchange": exchange, **_account_numbers(where, spec)}
-    kw.setdefault("balance", paper_balance)
-    kw.update(_account_texts(where, spec))
-    if kw.get("market") == "spot" and "max_leverage" not in spec:
-        kw["max_leverage"] = Decimal(1)  # spot buys only what the cash pays for
-    return Account(**kw)
-
-
-_NUMBERS = (
-    ("risk_pct", Decimal("0.01"), Decimal(100)),
-    ("max_risk_pct", Decimal("0.01"), Decimal(100)),
-    ("max_leverage", Decimal("0.01"), Decimal(200)),
-    ("max_notional", Decimal("0.000001"), None),
-    ("balance", Decimal(0), None),
-    ("taker_fee", Decimal(0), Decimal("0.1")),
-    ("maker_fee", Decimal(0), Decimal("0.1")),
-)
-
-
-def _account_numbers(where: str, spec: dict[str, Any]) -> dict[str, Decimal]:
-    return {
-        key: _bounded_decimal(f"{where}.{key}", spec[key], low, high)
-        for key, low, high in _NUMBERS
-        if key in spec
-    }
-
-
-def _account_texts(where: str, spec: dict[str, Any]) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    if "market" in spec:
-        kw["market"] = str(spec["market"]).lower()
-        if kw["market"] not in ("futures", "spot"):
-            raise ConfigError(f"{where}.market must be futures or spot, got {kw['market']!r}")
-    for key in ("api_key_env", "api_secret_env", "api_password_env", "connector_token_env"):
-        if key in spec:
-            if not isinstance(spec[key], str) or not _ENV_NAME.match(spec[key]):
-                raise ConfigError(f"{where}.{key} must be an environment variable NAME, not a key")
-            kw[key] = spec[key]
-    if "symbols" in spec:
-        symbols = spec["symbols"]
-        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
-            raise ConfigError(f"{where}.symbols must be a list of tickers")
-        kw["symbols"] = frozenset(symbols)
-    if "currency" in spec:
-        kw["currency"] = str(spec["currency"]).upper()
-    if "default_symbol" in spec:
-        kw["default_symbol"] = str(spec["default_symbol"])
-    return kw
-
-
-def _bounded_decimal(where: str, raw: Any, low: Decimal, high: Decimal | None) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ConfigError(f"{where} must be a number")
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise ConfigError(f"{where} must be a number, got {raw!r}") from None
-    if not value.is_finite() or value < low or (high is not None and value > high):
-        limit = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{where} must be {limit}, got {raw!r}")
-    return value
-
-
-def _parse_tickers(path: Path, raw: Any) -> dict[str, dict[str, str]]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"ACCOUNTS_FILE {path}: tickers must be a table of exchanges")
-    out: dict[str, dict[str, str]] = {}
-    for exchange, mapping in raw.items():
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-        ):
-            raise ConfigError(f"ACCOUNTS_FILE {path}: tickers.{exchange} must map ticker = symbol")
-        out[exchange.lower()] = dict(mapping)
-    return out
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "KNOWN_EXCHANGES",
+    "PAPER",
+    "Account",
+    "EnvReader",
+    "Secret",
+    "Settings",
+    "load_settings",
+]

@@ -16,7 +16,8 @@ from .exchanges.base import Market
 from .guard import TradingSwitch
 from .journal import FAILED, HALTED, REJECTED, Journal
 from .models import ALL_SYMBOLS, Alert, PlaceOrder
-from .placement import Outcome, PlanRun, order_rows
+from .placement import Outcome, PlanRun
+from .plan_rows import order_rows
 from .planning import Facts, plan_alert
 from .protection import Armed, ProtectionWatch
 from .recovery import recover

@@ -6,172 +6,56 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .journal_rows import AlertRow, NewAlert, alert_row, orders_writer
+from .journal_schema import (  # the statuses are part of the journal's interface
+    ACCEPTED,
+    ARMED,
+    CANCELLED,
+    DECLINED,
+    EXECUTED,
+    EXECUTING,
+    EXPIRED,
+    FAILED,
+    FINAL,
+    HALTED,
+    IGNORED,
+    NEEDS_REVIEW,
+    PENDING_APPROVAL,
+    PLANNED,
+    REJECTED,
+    SCHEDULED,
+    SKIPPED,
+    UNKNOWN,
+    create_schema,
+)
 from .storage import SqliteWorker
 
-# Alert statuses. "Final" ones never change again.
-ACCEPTED, EXECUTING, EXECUTED = "accepted", "executing", "executed"
-FAILED, REJECTED, IGNORED, NEEDS_REVIEW = "failed", "rejected", "ignored", "needs_review"
-PENDING_APPROVAL, DECLINED, EXPIRED = "pending_approval", "declined", "expired"
-HALTED, SCHEDULED, CANCELLED = "halted", "scheduled", "cancelled"
-FINAL = frozenset(
-    {EXECUTED, FAILED, REJECTED, IGNORED, NEEDS_REVIEW, DECLINED, EXPIRED, HALTED, CANCELLED}
-)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    received_at REAL NOT NULL,
-    route TEXT NOT NULL,
-    source TEXT NOT NULL,
-    account TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    idem_key TEXT NOT NULL,
-    status TEXT NOT NULL,
-    body TEXT NOT NULL,
-    alert TEXT NOT NULL,
-    plan TEXT,
-    message TEXT NOT NULL DEFAULT '',
-    warnings TEXT NOT NULL DEFAULT '[]',
-    flags TEXT NOT NULL DEFAULT '[]',
-    updated_at REAL NOT NULL,
-    expires_at REAL,
-    ref TEXT,
-    run_at REAL
-);
-CREATE INDEX IF NOT EXISTS alerts_idem ON alerts(idem_key, received_at);
-CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status);
-CREATE TABLE IF NOT EXISTS orders(
-    client_id TEXT PRIMARY KEY,
-    alert_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    account TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    role TEXT NOT NULL,
-    side TEXT NOT NULL,
-    type TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    price TEXT,
-    trigger_price TEXT,
-    reduce_only INTEGER NOT NULL,
-    phase INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    exchange_id TEXT,
-    filled TEXT,
-    average TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_alert ON orders(alert_id, seq);
-CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
-CREATE TABLE IF NOT EXISTS outbox(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    channel TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    alert_id TEXT,
-    created_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    delivered_at REAL,
-    message_id TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(channel, id) WHERE delivered_at IS NULL
-    AND error IS NULL;
-CREATE TABLE IF NOT EXISTS decisions(
-    alert_id TEXT PRIMARY KEY,
-    decision TEXT NOT NULL,
-    decided_by TEXT NOT NULL,
-    decided_at REAL NOT NULL,
-    edits TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS settings(
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
-# Columns added after the first release, so an older data dir is upgraded in place.
-_ADDED_COLUMNS = {"alerts": {"expires_at": "REAL", "ref": "TEXT", "run_at": "REAL"}}
-_ADDED_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS alerts_ref ON alerts(account, ref) WHERE ref IS NOT NULL",
-)
-
-
-def create_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-    for table, columns in _ADDED_COLUMNS.items():
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for name, kind in columns.items():
-            if name not in present:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-    for statement in _ADDED_INDEXES:
-        conn.execute(statement)
-
-
-# Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
-PLANNED, ARMED, SKIPPED, UNKNOWN = "planned", "armed", "skipped", "unknown"
-ORDER_COLUMNS = (
-    "status",
-    "exchange_id",
-    "filled",
-    "average",
-    "error",
-    "amount",
-    "trigger_price",
-    "price",
-)
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: str
-    seq: int
-    received_at: float
-    route: str
-    source: str
-    account: str
-    symbol: str
-    status: str
-    body: str
-    alert: dict[str, Any]
-    plan: dict[str, Any] | None
-    message: str
-    warnings: list[str]
-    flags: list[str]
-    updated_at: float
-    expires_at: float | None = None
-    ref: str | None = None  # the sender's own order id (seed 001 clientOrderId)
-    run_at: float | None = None  # a delayed alert runs then
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL
-
-
-@dataclass(frozen=True)
-class NewAlert:
-    id: str
-    route: str
-    source: str
-    account: str
-    symbol: str
-    idem_key: str
-    status: str
-    body: str
-    alert: dict[str, Any]
-    message: str = ""
-    warnings: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    expires_at: float | None = None
-    outbox: tuple[tuple[str, str], ...] = ()  # (channel, payload JSON) written with the alert
-    ref: str | None = None
-    run_at: float | None = None
+__all__ = [
+    "ACCEPTED",
+    "ARMED",
+    "CANCELLED",
+    "DECLINED",
+    "EXECUTED",
+    "EXECUTING",
+    "EXPIRED",
+    "FAILED",
+    "FINAL",
+    "HALTED",
+    "IGNORED",
+    "NEEDS_REVIEW",
+    "PENDING_APPROVAL",
+    "PLANNED",
+    "REJECTED",
+    "SCHEDULED",
+    "SKIPPED",
+    "UNKNOWN",
+    "AlertRow",
+    "Journal",
+    "NewAlert",
+]
 
 
 class Journal:
@@ -205,7 +89,7 @@ class Journal:
                 (new.idem_key, now - dedupe_window_s),
             ).fetchone()
             if first is not None:
-                return _alert_row(first), False
+                return alert_row(first), False
             conn.execute(
                 "INSERT INTO alerts(id, received_at, route, source, account, symbol, idem_key,"
                 " status, body, alert, message, warnings, flags, updated_at, expires_at, ref,"
@@ -236,7 +120,7 @@ class Journal:
                 [(channel, payload, new.id, now) for channel, payload in new.outbox],
             )
             row = conn.execute("SELECT * FROM alerts WHERE id=?", (new.id,)).fetchone()
-            return _alert_row(row), True
+            return alert_row(row), True
 
         return await self.worker.run(job)
 
@@ -319,7 +203,7 @@ class Journal:
 
     def update_order(self, client_id: str, **values: Any) -> Any:
         """Queue one order update; returns the future (the caller may await it or not)."""
-        return self.worker.submit(_orders_writer([(client_id, values)], self.clock()))
+        return self.worker.submit(orders_writer([(client_id, values)], self.clock()))
 
     async def decide(
         self,
@@ -420,7 +304,7 @@ class Journal:
         )
 
     async def update_orders(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
-        await self.worker.run(_orders_writer(updates, self.clock()))
+        await self.worker.run(orders_writer(updates, self.clock()))
 
     async def finish(
         self,
@@ -433,7 +317,7 @@ class Journal:
         """The final status and the orders' results, in one transaction (warnings are added to
         those intake recorded)."""
         now = self.clock()
-        write_orders = _orders_writer(updates, now)
+        write_orders = orders_writer(updates, now)
         added = list(warnings)
 
         def job(conn: sqlite3.Connection) -> None:
@@ -487,7 +371,7 @@ class Journal:
         row = await self.worker.run(
             lambda conn: conn.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
         )
-        return _alert_row(row) if row else None
+        return alert_row(row) if row else None
 
     async def orders_for(self, alert_id: str) -> list[dict[str, Any]]:
         rows = await self.worker.run(
@@ -503,7 +387,7 @@ class Journal:
                 "SELECT * FROM alerts WHERE status IN (?, ?) ORDER BY seq", (ACCEPTED, EXECUTING)
             ).fetchall()
         )
-        return [_alert_row(r) for r in rows]
+        return [alert_row(r) for r in rows]
 
     async def find_by_ref(self, account: str, ref: str) -> AlertRow | None:
         """The latest alert of the account that placed (or will place) an order with this ref."""
@@ -513,7 +397,7 @@ class Journal:
                 (account, ref),
             ).fetchone()
         )
-        return _alert_row(row) if row else None
+        return alert_row(row) if row else None
 
     async def scheduled(self, account: str | None = None) -> list[AlertRow]:
         sql, params = "SELECT * FROM alerts WHERE status=?", (SCHEDULED,)
@@ -522,7 +406,7 @@ class Journal:
         rows = await self.worker.run(
             lambda conn: conn.execute(sql + " ORDER BY run_at", params).fetchall()
         )
-        return [_alert_row(r) for r in rows]
+        return [alert_row(r) for r in rows]
 
     async def armed_orders(self) -> list[dict[str, Any]]:
         rows = await self.worker.run(
@@ -535,49 +419,3 @@ class Journal:
     async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows = await self.worker.run(lambda conn: conn.execute(sql, params).fetchall())
         return [dict(r) for r in rows]
-
-
-def _orders_writer(
-    updates: list[tuple[str, dict[str, Any]]], now: float
-) -> Callable[[sqlite3.Connection], None]:
-    statements: list[tuple[str, tuple[Any, ...]]] = []
-    for client_id, values in updates:
-        unknown = set(values) - set(ORDER_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown order columns {unknown}")
-        names = ", ".join(f"{k}=?" for k in values)
-        sql = f"UPDATE orders SET {names}, updated_at=? WHERE client_id=?"  # noqa: S608
-        statements.append((sql, (*(_sql_value(v) for v in values.values()), now, client_id)))
-
-    def write(conn: sqlite3.Connection) -> None:
-        for sql, params in statements:
-            conn.execute(sql, params)
-
-    return write
-
-
-def _sql_value(value: Any) -> Any:
-    return value if value is None or isinstance(value, int | str) else str(value)
-
-
-def _alert_row(r: sqlite3.Row) -> AlertRow:
-    return AlertRow(
-        id=r["id"],
-        seq=r["seq"],
-        received_at=r["received_at"],
-        route=r["route"],
-        source=r["source"],
-        account=r["account"],
-        symbol=r["symbol"],
-        status=r["status"],
-        body=r["body"],
-        alert=json.loads(r["alert"]),
-        plan=json.loads(r["plan"]) if r["plan"] else None,
-        message=r["message"],
-        warnings=json.loads(r["warnings"]),
-        flags=json.loads(r["flags"]),
-        updated_at=r["updated_at"],
-        expires_at=r["expires_at"],
-        ref=r["ref"],
-        run_at=r["run_at"],
-    )

@@ -14,7 +14,8 @@ from .errors import BotError
 from .exchanges.base import CLOSED, FINAL_STATUSES, ExchangeEvent, Market, Order
 from .journal import ARMED, EXECUTED, SKIPPED, Journal
 from .models import Alert, AlertKind, OrderPlan, PlaceOrder
-from .placement import PlanRun, client_id_for
+from .placement import PlanRun
+from .plan_rows import client_id_for
 from .venues import Venue
 
 logger = logging.getLogger(__name__)

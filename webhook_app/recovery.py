@@ -10,7 +10,8 @@ from .errors import BotError
 from .exchanges.base import Order
 from .journal import ACCEPTED, EXECUTING, NEEDS_REVIEW, AlertRow
 from .models import Alert, AlertKind, OrderPlan, PlaceOrder
-from .placement import PlanRun, client_id_for
+from .placement import PlanRun
+from .plan_rows import client_id_for
 from .protection import Armed, main_role
 from .venues import Venue
 

@@ -13,7 +13,7 @@ from webhook_app.errors import OrderRejected
 from webhook_app.intake import SIGNAL, TRADINGVIEW
 from webhook_app.journal import ACCEPTED, Journal, NewAlert
 from webhook_app.models import Alert, AlertKind, OrderType, Side
-from webhook_app.placement import client_id_for, order_rows
+from webhook_app.plan_rows import client_id_for, order_rows
 from webhook_app.planning import Facts, plan_alert
 
 

@@ -12,7 +12,7 @@ from tests.helpers import make_settings
 from webhook_app.core import Core
 from webhook_app.journal import ACCEPTED, Journal, NewAlert
 from webhook_app.models import Alert, AlertKind, Side
-from webhook_app.placement import client_id_for
+from webhook_app.plan_rows import client_id_for
 
 ENTRY = Alert(
     kind=AlertKind.ENTRY,

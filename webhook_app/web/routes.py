@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 
+from ..answers import MAX_WAIT_S
 from ..errors import MalformedAlert
 from ..intake import FMZ, IB, SIGNAL, TRADINGVIEW, TRADINGVIEW_STUDY, Dialect
-from ..service import MAX_WAIT_S, AlertService
+from ..service import AlertService
 from .keys import CORE
 
 routes = web.RouteTableDef()
