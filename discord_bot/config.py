@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from dotenv import dotenv_values
-
-from webhook_app.config import EnvReader, Secret
+from webhook_app.config import EnvReader, Secret, read_env
 from webhook_app.errors import ConfigError
 
 ROUTE_SUFFIXES = ("/tradingview-to-webhook-order", "/tradingview-to-discord-study")
@@ -47,11 +43,7 @@ def load_bot_config(
     env: Mapping[str, str] | None = None, *, env_file: str | None = ".env"
 ) -> BotConfig:
     if env is None:
-        merged: dict[str, str] = {}
-        if env_file and Path(env_file).is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        merged.update(os.environ)
-        env = merged
+        env = read_env(env_file)
     reader = EnvReader(env)
     channels = _ids(reader, "DISCORD_CHANNEL_IDS")
     if not channels:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
-from dotenv import dotenv_values
-
-from .config import load_settings
+from .config import load_settings, read_env
 from .errors import ConfigError
 
 
@@ -48,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # A client needs no server configuration: only where to post, and the passphrase that
         # replaces the templates' visible placeholder.
-        env = {**dotenv_values(".env"), **os.environ}
+        env = read_env()
         base = args.url or f"http://127.0.0.1:{env.get('PORT') or 8080}"
         return send.main(
             args.route,

@@ -56,6 +56,18 @@ class Answer:
     body: dict[str, Any]
 
 
+def repeated(first: Answer, why: str) -> Answer:
+    """A repeat is answered 200 'duplicate', with the first delivery's result and orders."""
+    body = dict(first.body)
+    body.update(
+        success=True,
+        status="duplicate",
+        first_status=first.body["status"],
+        message=f"{why}: {first.body['message']}",
+    )
+    return Answer(200, body)
+
+
 class Answers:
     def __init__(
         self, journal: Journal, executor: Executor, *, clock: Callable[[], float] = time.time
@@ -84,16 +96,12 @@ class Answers:
             first_answer = await self.wait(first.id, wait)
         else:
             first_answer = await self.answer(first)
-        body = dict(first_answer.body)
-        body.update(
-            success=True,
-            status="duplicate",
-            first_status=first_answer.body["status"],
-            message=f"duplicate of alert {first.id}, received "
-            f"{self.clock() - first.received_at:.1f} s ago: nothing placed again. "
-            f"First result: {first_answer.body['message']}",
+        ago = self.clock() - first.received_at
+        return repeated(
+            first_answer,
+            f"duplicate of alert {first.id}, received {ago:.1f} s ago: "
+            "nothing placed again. First result",
         )
-        return Answer(200, body)
 
     async def answer(self, row: AlertRow, *, fresh: bool = False) -> Answer:
         """The JSON answer for an alert's current state (`fresh`: just journaled, no orders yet)."""

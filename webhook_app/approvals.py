@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .answers import Answer, Answers
+from .answers import Answer, Answers, repeated
 from .errors import AlertRejected, ApprovalExpired, Conflict
 from .execution import Executor, Job
 from .journal import ACCEPTED, DECLINED, EXPIRED, PENDING_APPROVAL, AlertRow, Journal
@@ -93,15 +93,9 @@ class Approvals:
         decision = await self.journal.decision(alert_id) or {}
         by = decision.get("decided_by", "someone")
         at = datetime.fromtimestamp(decision.get("decided_at", row.updated_at), UTC)
-        body = dict(first.body)
-        body.update(
-            success=True,
-            status="duplicate",
-            first_status=first.body["status"],
-            message=f"already decided by {by} at {at:%H:%M:%S} UTC "
-            f"({decision.get('decision', '?')}): {first.body['message']}",
+        return repeated(
+            first, f"already decided by {by} at {at:%H:%M:%S} UTC ({decision.get('decision', '?')})"
         )
-        return Answer(200, body)
 
     async def expire(self) -> None:
         for alert_id in await self.journal.expire_approvals():

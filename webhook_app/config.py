@@ -97,16 +97,21 @@ class Settings:
         return [v for v in values if v]
 
 
+def read_env(env_file: str | None = ".env") -> dict[str, str]:
+    """The .env file overlaid by the process environment (which wins)."""
+    merged: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, *, env_file: str | None = ".env"
 ) -> Settings:
     """Build Settings from `env` (default: .env overlaid by the process environment)."""
     if env is None:
-        merged: dict[str, str] = {}
-        if env_file and Path(env_file).is_file():
-            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        merged.update(os.environ)
-        env = merged
+        env = read_env(env_file)
     reader = EnvReader(env)
     passphrase = reader.required_secret("WEBHOOK_PASSPHRASE")
     if len(passphrase.reveal()) < 12:
@@ -239,4 +244,5 @@ __all__ = [
     "Secret",
     "Settings",
     "load_settings",
+    "read_env",
 ]

@@ -132,27 +132,7 @@ class Journal:
         status: str = EXECUTING,
     ) -> None:
         now = self.clock()
-        rows = [
-            (
-                o["client_id"],
-                alert_id,
-                i,
-                o["account"],
-                o["symbol"],
-                o["role"],
-                o["side"],
-                o["type"],
-                o["amount"],
-                o.get("price"),
-                o.get("trigger_price"),
-                int(o["reduce_only"]),
-                o["phase"],
-                o["status"],
-                now,
-                now,
-            )
-            for i, o in enumerate(orders)
-        ]
+        rows = [_order_row(alert_id, i, o, now) for i, o in enumerate(orders)]
 
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -171,27 +151,7 @@ class Journal:
     async def add_orders(self, alert_id: str, orders: Iterable[dict[str, Any]]) -> None:
         """Journal orders that were not in the plan (a safety close), before they are sent."""
         now = self.clock()
-        rows = [
-            (
-                o["client_id"],
-                alert_id,
-                o.get("seq", 100),
-                o["account"],
-                o["symbol"],
-                o["role"],
-                o["side"],
-                o["type"],
-                o["amount"],
-                o.get("price"),
-                o.get("trigger_price"),
-                int(o["reduce_only"]),
-                o.get("phase", 99),
-                o["status"],
-                now,
-                now,
-            )
-            for o in orders
-        ]
+        rows = [_order_row(alert_id, o.get("seq", 100), o, now) for o in orders]
         await self.worker.run(
             lambda conn: conn.executemany(
                 "INSERT OR IGNORE INTO orders(client_id, alert_id, seq, account, symbol, role,"
@@ -419,3 +379,24 @@ class Journal:
     async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         rows = await self.worker.run(lambda conn: conn.execute(sql, params).fetchall())
         return [dict(r) for r in rows]
+
+
+def _order_row(alert_id: str, seq: int, o: dict[str, Any], now: float) -> tuple[Any, ...]:
+    return (
+        o["client_id"],
+        alert_id,
+        seq,
+        o["account"],
+        o["symbol"],
+        o["role"],
+        o["side"],
+        o["type"],
+        o["amount"],
+        o.get("price"),
+        o.get("trigger_price"),
+        int(o["reduce_only"]),
+        o.get("phase", 99),
+        o["status"],
+        now,
+        now,
+    )

@@ -158,7 +158,8 @@ async def test_restart_keeps_journal_and_paper_state_and_repeats_nothing(
 ) -> None:
     settings = make_settings(tmp_path / "data")
     first = await make_client(settings)
-    _, entry = await first.post(ORDER, alert(), wait=2.5)
+    body = alert()  # the same delivery, before and after the restart
+    _, entry = await first.post(ORDER, body, wait=2.5)
     _, exit_ = await first.post(ORDER, alert(message="tp2", action="sell"), wait=2.5)
     before = await paper_orders(first)
     await first.http.close()  # runs cleanup: journal and paper closed
@@ -171,7 +172,7 @@ async def test_restart_keeps_journal_and_paper_state_and_repeats_nothing(
     (position,) = await exchange.fetch_positions()
     assert position.size == Decimal("0.5")
     assert len(await exchange.fetch_open_orders()) == 4  # stop + 3 TPs survived
-    _, again = await second.post(ORDER, alert(), wait=2.5)
+    _, again = await second.post(ORDER, body, wait=2.5)
     assert again["status"] == "duplicate" and again["alert_id"] == entry["alert_id"]
     assert await paper_orders(second) == before
     assert exit_["status"] == "ignored"

@@ -15,6 +15,7 @@ MAX_TAKE_PROFITS = 9
 _MULT = re.compile(r"^tp([1-9]) Mult$")
 _TICKER = re.compile(r"^[A-Za-z0-9._!:/-]{1,40}$")
 
+LEVELS = ("long SL", "long TP", "short SL", "short TP", "long Breakeven", "short Breakeven")
 KNOWN_FIELDS = frozenset(
     {
         "ticker",
@@ -26,12 +27,7 @@ KNOWN_FIELDS = frozenset(
         "message",
         "passphrase",
         "subaccount",
-        "long SL",
-        "long TP",
-        "short SL",
-        "short TP",
-        "long Breakeven",
-        "short Breakeven",
+        *LEVELS,
         "tp Close",
         "chart_url",
         "interval",
@@ -75,17 +71,7 @@ def parse_tradingview(data: dict[str, Any], *, study: bool = False) -> tuple[Ale
     side = Side(side_text) if side_text else None
     order_type = OrderType(f.choice("type", ("market", "limit"), default="market"))
     price = f.number("price", required=kind is AlertKind.ENTRY or order_type is OrderType.LIMIT)
-    levels = {
-        name: f.number(name)
-        for name in (
-            "long SL",
-            "long TP",
-            "short SL",
-            "short TP",
-            "long Breakeven",
-            "short Breakeven",
-        )
-    }
+    levels = {name: f.number(name) for name in LEVELS}
     tp_close = f.number("tp Close", maximum=Decimal(100))
     mults = _take_profit_mults(f)
     risk = f.number("risk", maximum=Decimal(100))

@@ -10,6 +10,7 @@ from ..errors import AlertRejected
 from ..exchanges.base import Market
 from ..models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
 from ..money import floor_to_step, round_price, tidy
+from .exits import close_position
 from .facts import HUNDRED, ZERO, Facts
 
 
@@ -149,17 +150,7 @@ def _clear_symbol(facts: Facts) -> list[Step]:
     new entry (an order of this very alert, from before a restart, is not among them)."""
     steps: list[Step] = []
     if facts.position:
-        close_side = Side.SELL if facts.position > 0 else Side.BUY
-        steps.append(
-            PlaceOrder(
-                "close",
-                close_side,
-                OrderType.MARKET,
-                abs(facts.position),
-                reduce_only=True,
-                phase=0,
-            )
-        )
+        steps.append(close_position(facts.position, phase=0))
     steps.extend(
         CancelOrder("cancel", order_id=o.id, client_id=o.client_id, phase=0)
         for o in facts.open_orders

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..config import Account
 from ..errors import AlertRejected
 from ..models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
@@ -9,21 +11,17 @@ from ..money import round_price
 from .facts import Facts
 
 
+def close_position(position: Decimal, *, phase: int) -> PlaceOrder:
+    """A reduce-only market order for the whole (signed) position."""
+    side = Side.SELL if position > 0 else Side.BUY
+    return PlaceOrder("close", side, OrderType.MARKET, abs(position), reduce_only=True, phase=phase)
+
+
 def plan_exit(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     steps: list[Step] = []
     notes: list[str] = []
     if facts.position:
-        close_side = Side.SELL if facts.position > 0 else Side.BUY
-        steps.append(
-            PlaceOrder(
-                "close",
-                close_side,
-                OrderType.MARKET,
-                abs(facts.position),
-                reduce_only=True,
-                phase=0,
-            )
-        )
+        steps.append(close_position(facts.position, phase=0))
     else:
         notes.append(f"no open position on {facts.market.symbol}")
     # Always sweep the symbol: an order the book does not know about must not survive an exit.
