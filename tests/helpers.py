@@ -15,7 +15,13 @@ from webhook_app.web.keys import CORE
 PASSPHRASE = "pass-Zq8vN3kLw7Rt2yXb"  # distinctive, so a leak is easy to find
 API_TOKEN = "tok-Hc4mP9sQe6Vd1uJa"
 FMZ_ACCESS_KEY, FMZ_SECRET_KEY = "fmzak-Q2wE4rT6", "fmzsk-Y8uI0oP3"
-SECRETS = (PASSPHRASE, API_TOKEN, FMZ_ACCESS_KEY, FMZ_SECRET_KEY)
+# The loopback venues' key, secret and passphrase (tests/fakes/ccxt_venues verifies them).
+VENUE_KEYS = {
+    "VENUE_KEY": "vk-Rk3mW8pZt5Ls",
+    "VENUE_SECRET": "vs-Jd7nB2xQe9Hy",
+    "VENUE_PASSWORD": "vp-Fa4cT6uMg1Wo",
+}
+SECRETS = (PASSPHRASE, API_TOKEN, FMZ_ACCESS_KEY, FMZ_SECRET_KEY, *VENUE_KEYS.values())
 FMZ_ENV = {
     "FMZ_ACCESS_KEY": FMZ_ACCESS_KEY,
     "FMZ_SECRET_KEY": FMZ_SECRET_KEY,

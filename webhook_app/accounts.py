@@ -14,7 +14,9 @@ from .errors import ConfigError
 
 DEFAULT_ACCOUNT = "Testing"
 PAPER = "paper"
-KNOWN_EXCHANGES = frozenset({PAPER})
+CCXT_EXCHANGES = frozenset({"binance", "bybit", "okx"})
+IB = "ib"
+KNOWN_EXCHANGES = frozenset({PAPER, IB, *CCXT_EXCHANGES})
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,20 @@ class Account:
     market: str = "futures"  # futures (long and short, leverage) or spot (buy what you pay for)
     default_symbol: str | None = None  # for dialects whose alerts name no ticker (seed 000, 001)
     connector_token_env: str | None = None  # seed 001: env var NAME of its connectorToken
+    # Real venues (ccxt and Interactive Brokers).
+    sandbox: bool = True  # the venue's testnet / paper account; false trades real money
+    api_url: str | None = None  # send the venue's REST calls here instead (a proxy, a test fake)
+    timeout_ms: int = 10_000  # one request's timeout
+    lookup_window_s: float = 30.0  # after a create timed out: how long to look for the order
+    poll_s: float = 5.0  # how often the venue is asked for order and position changes
+    rate_limit: bool = True  # ccxt's own request throttle (off only against a local fake)
+    ib_host: str = "127.0.0.1"
+    ib_port: int = 7497  # TWS paper; 7496 TWS live, 4002 / 4001 IB Gateway paper / live
+    ib_client_id: int = 1
+
+    @property
+    def uses_ccxt(self) -> bool:
+        return self.exchange in CCXT_EXCHANGES
 
 
 _ACCOUNT_KEYS = {
@@ -57,6 +73,15 @@ _ACCOUNT_KEYS = {
     "max_risk_pct",
     "default_symbol",
     "connector_token_env",
+    "sandbox",
+    "rate_limit",
+    "api_url",
+    "timeout_ms",
+    "lookup_window_s",
+    "poll_s",
+    "ib_host",
+    "ib_port",
+    "ib_client_id",
 }
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -94,13 +119,71 @@ def _parse_account(path: Path, name: str, spec: Any, paper_balance: Decimal) -> 
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     exchange = str(spec.get("exchange", PAPER)).lower()
     if exchange not in KNOWN_EXCHANGES:
-        raise ConfigError(f"{where}.exchange: {exchange!r} is not supported")
+        known = ", ".join(sorted(KNOWN_EXCHANGES))
+        raise ConfigError(f"{where}.exchange: {exchange!r} is not supported ({known})")
     kw: dict[str, Any] = {"name": name, "exchange": exchange, **_account_numbers(where, spec)}
     kw.setdefault("balance", paper_balance)
     kw.update(_account_texts(where, spec))
     if kw.get("market") == "spot" and "max_leverage" not in spec:
         kw["max_leverage"] = Decimal(1)  # spot buys only what the cash pays for
-    return Account(**kw)
+    kw.update(_venue_settings(where, spec))
+    if exchange == IB and "currency" not in spec:
+        kw["currency"] = "USD"  # IB reports NetLiquidation in the account's base currency
+    account = Account(**kw)
+    _check_keys(where, account)
+    return account
+
+
+_VENUE_NUMBERS = (  # name, type, low, high
+    ("timeout_ms", int, 100, 120_000),
+    ("lookup_window_s", float, 0, 600),
+    ("poll_s", float, 0.1, 3600),
+    ("ib_port", int, 1, 65535),
+    ("ib_client_id", int, 0, 2**31 - 1),
+)
+
+
+def _venue_settings(where: str, spec: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for key in ("sandbox", "rate_limit"):
+        if key in spec:
+            if not isinstance(spec[key], bool):
+                raise ConfigError(f"{where}.{key} must be true or false")
+            kw[key] = spec[key]
+    for key in ("api_url", "ib_host"):
+        if key in spec:
+            if not isinstance(spec[key], str) or not spec[key].strip():
+                raise ConfigError(f"{where}.{key} must be a non-empty string")
+            kw[key] = spec[key].strip()
+    if "api_url" in kw and not re.match(r"^https?://[^\s/]+", kw["api_url"]):
+        raise ConfigError(f"{where}.api_url must be an http(s) URL, got {kw['api_url']!r}")
+    for key, kind, low, high in _VENUE_NUMBERS:
+        if key in spec:
+            value = spec[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (low <= value <= high)
+                or (kind is int and value != int(value))
+            ):
+                raise ConfigError(f"{where}.{key} must be a number from {low} to {high}")
+            kw[key] = kind(value)
+    return kw
+
+
+def _check_keys(where: str, account: Account) -> None:
+    """A ccxt venue needs its key and secret (OKX also its passphrase), by env var name."""
+    if not account.uses_ccxt:
+        return
+    needed = ["api_key_env", "api_secret_env"]
+    if account.exchange == "okx":
+        needed.append("api_password_env")
+    missing = [name for name in needed if getattr(account, name) is None]
+    if missing:
+        raise ConfigError(
+            f"{where}: {account.exchange} needs {', '.join(missing)} "
+            "(the NAME of the environment variable that holds each)"
+        )
 
 
 _NUMBERS = (

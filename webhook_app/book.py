@@ -7,6 +7,7 @@ events and by the results of our own orders.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from .exchanges.base import (
     Balance,
     Exchange,
     ExchangeEvent,
+    Features,
     Market,
     Order,
     Position,
@@ -26,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 
 class AccountBook:
-    def __init__(self, account: str) -> None:
+    def __init__(self, account: str, features: Features | None = None) -> None:
         self.account = account
+        self.features = features or Features()
         self.balance: Balance | None = None
         self.positions: dict[str, Position] = {}
         self.orders: dict[str, Order] = {}  # open orders by exchange id
@@ -44,6 +47,21 @@ class AccountBook:
         self.positions, self.orders, self._by_symbol, self._upnl = {}, {}, {}, KeyedSum()
         for position in positions:
             self.note_position(position)
+        for order in orders:
+            self.note_order(order)
+
+    async def refresh(self, exchange: Exchange, symbol: str) -> None:
+        """Re-read one symbol's position and orders, and the balance, in one round trip: before
+        a plan on a venue whose events may lag (its stop may have fired since)."""
+        balance, positions, orders = await asyncio.gather(
+            exchange.fetch_balance(), exchange.fetch_positions(), exchange.fetch_open_orders(symbol)
+        )
+        self.balance = balance
+        held = {p.symbol: p for p in positions}
+        for name in set(self.positions) | set(held):
+            self.note_position(held.get(name) or Position(name, ZERO, ZERO))
+        for order in self.open_orders(symbol):
+            self.forget_order(order.id)
         for order in orders:
             self.note_order(order)
 
@@ -96,7 +114,8 @@ class AccountBook:
         return tuple(self._by_symbol.get(symbol, {}).values())
 
     def equity(self) -> Decimal:
-        return (self.balance.total if self.balance else ZERO) + self._upnl.total
+        total = self.balance.total if self.balance else ZERO
+        return total if self.features.balance_is_equity else total + self._upnl.total
 
     def facts(self, market: Market) -> Facts:
         position = self.positions.get(market.symbol)
@@ -107,4 +126,5 @@ class AccountBook:
             position=position.size if position else ZERO,
             open_orders=self.open_orders(market.symbol),
             free=self.balance.free if self.balance else None,
+            features=self.features,
         )

@@ -13,6 +13,7 @@ from .execution import Executor
 from .guard import TradingSwitch
 from .journal import Journal
 from .manual import ManualActions
+from .reconcile import reconcile
 from .redaction import Redactor, install_log_redaction
 from .relay.notifier import Notifier
 from .relay.outbox import Outbox
@@ -83,10 +84,13 @@ class Core:
         install_log_redaction(self.redactor)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.journal.start()
-        await self.venues.start()
+        problems = await self.venues.start()
         await self.poster.start()
         for note in await self.service.start():
             logger.warning("recovery: %s", note)
+        problems += await reconcile(self.journal, self.venues)
+        if problems:
+            self.notifier.problems("Start-up: the venues and the journal", problems)
         return self
 
     async def close(self) -> None:

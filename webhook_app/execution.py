@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .errors import AlertRejected, Halted
+from .errors import AlertRejected, ExecutionError, Halted
 from .exchanges.base import Market
 from .guard import TradingSwitch
 from .journal import FAILED, HALTED, REJECTED, Journal
@@ -120,6 +120,8 @@ class Executor:
                 await venue.exchange.feed_price(market.symbol, seen)  # type: ignore[attr-defined]
             venue.book.note_price(market.symbol, seen)
         try:
+            if not venue.exchange.features.complete_events and market.symbol != ALL_SYMBOLS:
+                await venue.book.refresh(venue.exchange, market.symbol)
             plan = plan_alert(alert, venue.account, _without_own(venue.book.facts(market), job))
             self.switch.check_plan(plan)
         except ArithmeticError:
@@ -128,6 +130,8 @@ class Executor:
             return Outcome(REJECTED, e.message)
         except Halted as e:
             return Outcome(HALTED, e.message)
+        except ExecutionError as e:  # the venue could not be read: nothing was sent
+            return Outcome(FAILED, f"nothing sent: {e.message}")
         await self.journal.save_plan(job.alert_id, plan.to_json(), order_rows(job.alert_id, plan))
         deferred = [s for s in plan.steps if isinstance(s, PlaceOrder) and s.after_fill]
         armed = None
@@ -140,6 +144,7 @@ class Executor:
         outcome.warnings[:0] = list(plan.notes)
         if armed is not None:
             if outcome.armed:
+                armed.steps = outcome.armed  # less what the venue carries on the entry itself
                 self.watch.confirm(armed, outcome.protected)
             else:
                 self.watch.disarm(armed)

@@ -13,6 +13,7 @@ from .journal_rows import AlertRow, NewAlert, alert_row, orders_writer
 from .journal_schema import (  # the statuses are part of the journal's interface
     ACCEPTED,
     ARMED,
+    ATTACHED,
     CANCELLED,
     DECLINED,
     EXECUTED,
@@ -36,6 +37,7 @@ from .storage import SqliteWorker
 __all__ = [
     "ACCEPTED",
     "ARMED",
+    "ATTACHED",
     "CANCELLED",
     "DECLINED",
     "EXECUTED",

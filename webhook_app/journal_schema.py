@@ -108,6 +108,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
 
 # Order statuses in the journal (beyond the venue's open/closed/canceled/rejected/expired).
 PLANNED, ARMED, SKIPPED, UNKNOWN = "planned", "armed", "skipped", "unknown"
+ATTACHED = "attached"  # sent with the entry; the venue arms it on the fill
 ORDER_COLUMNS = (
     "status",
     "exchange_id",

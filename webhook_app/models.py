@@ -182,7 +182,22 @@ class CancelOrder:
         return "cancel"
 
 
-Step = PlaceOrder | CancelOrder
+@dataclass(frozen=True)
+class AmendOrder:
+    """Change one open order in place (breakeven moves the stop where the venue amends it)."""
+
+    role: str  # be_stop
+    order_id: str
+    client_id: str | None = None
+    trigger_price: Decimal | None = None
+    phase: int = 0
+
+    @property
+    def action(self) -> str:
+        return "amend"
+
+
+Step = PlaceOrder | CancelOrder | AmendOrder
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,9 @@ class OrderPlan:
                         after_fill=bool(raw.get("after_fill")),
                     )
                 )
+            elif action == "amend":
+                raw["trigger_price"] = _dec(raw.get("trigger_price"))
+                steps.append(AmendOrder(**raw))
             else:
                 steps.append(CancelOrder(**raw))
         return cls(

@@ -9,9 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import BotError, DuplicateClientId, ExecutionError, OrderNotFound, OrderRejected
-from .exchanges.base import CLOSED, FINAL_STATUSES, Market, Order
-from .journal import FAILED, NEEDS_REVIEW, REJECTED, UNKNOWN, Journal
-from .models import ALL_SYMBOLS, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Step
+from .exchanges.base import CLOSED, FINAL_STATUSES, Attach, Market, Order
+from .journal import ATTACHED, FAILED, NEEDS_REVIEW, REJECTED, UNKNOWN, Journal
+from .models import (
+    ALL_SYMBOLS,
+    AlertKind,
+    AmendOrder,
+    CancelOrder,
+    OrderPlan,
+    OrderType,
+    PlaceOrder,
+    Step,
+)
 from .plan_rows import client_id_for, describe, order_rows
 from .planning import resize_for_fill
 from .venues import Venue
@@ -42,6 +51,7 @@ class PlanRun:
         self.errors: dict[str, BotError] = {}
         self.warnings: list[str] = []
         self.updates: list[tuple[str, dict[str, Any]]] = []  # order results, written together
+        self.attach: Attach | None = None  # protection sent with the entry (features.attaches)
 
     async def run(self) -> Outcome:
         judge = {
@@ -63,14 +73,15 @@ class PlanRun:
 
     async def _entry(self) -> Outcome:
         phases = {p[0].phase: p for p in self.plan.phases()}
-        if 0 in phases:
-            await self._steps(phases[0])
+        for clearing in [p for n, p in phases.items() if n < 1]:
+            await self._steps(clearing)
             if self.errors:
                 role, error = next(iter(self.errors.items()))
                 return self._fail(
                     error, f"could not clear {self.plan.symbol} before the entry ({role}): "
                 )
-        await self._steps([s for s in phases[1] if not _deferred(s)])
+        self.attach, attached = self._attachment()
+        await self._steps([s for s in phases[1] if not _deferred(s) and s.role not in attached])
         main = "entry" if self.plan.kind is AlertKind.ENTRY else "order"
         entry_error, stop_error = self.errors.get(main), self.errors.get("stop")
         if entry_error is not None:
@@ -82,26 +93,87 @@ class PlanRun:
             await self._flatten(entry)
             return self._fail(stop_error, "stop-loss refused, so the entry was closed at once: ")
         size = self.plan.size or entry.amount
-        protection = [s for s in self.plan.steps if isinstance(s, PlaceOrder) and s.phase == 2]
+        protection = [
+            s
+            for s in self.plan.steps
+            if isinstance(s, PlaceOrder) and s.phase == 2 and s.role not in attached
+        ]
         if entry.type is OrderType.LIMIT:
+            self._mark_attached(attached, entry)
             if entry.filled <= 0:
                 return self._done(
                     armed=protection,
                     entry=entry,
-                    note=(
-                        f"limit entry resting at {entry.price}: "
-                        "the stop and take-profits go in when it fills"
+                    note=f"limit entry resting at {entry.price}: "
+                    + (
+                        f"the venue arms the {' and '.join(sorted(attached))} on the fill; "
+                        "the rest goes in then"
+                        if attached
+                        else "the stop and take-profits go in when it fills"
                     ),
                 )
             outcome = await self.protect(entry, protection, size)
             if entry.is_open and outcome.status == "executed":
                 outcome.armed, outcome.protected = protection, dict(self.results)
             return outcome
+        if attached:
+            protection[:0] = await self._adopt_attached(entry, attached)
         filled = entry.filled if entry.status == CLOSED else size
-        if filled < size and "stop" in self.results:
+        if filled < size and "stop" in self.results and not attached:
             self.warnings.append(f"entry filled {filled} of {size}: protection sized to the fill")
             await self._amend_amount("stop", filled)
         return await self.protect(entry, protection, size, filled)
+
+    def _attachment(self) -> tuple[Attach | None, set[str]]:
+        """Protection the venue can carry on the entry itself (Bybit, OKX): the stop is in place
+        the moment the entry fills, with no second request."""
+        attaches = self.venue.exchange.features.attaches
+        steps = {s.role: s for s in self.plan.steps if isinstance(s, PlaceOrder)}
+        stop = steps.get("stop")
+        if self.plan.kind is not AlertKind.ENTRY or "stop" not in attaches or stop is None:
+            return None, set()
+        tp = steps.get("tp") if "tp" in attaches else None
+        roles = {"stop"} | ({"tp"} if tp else set())
+        attach = Attach(
+            stop.trigger_price,
+            tp.trigger_price if tp else None,
+            stop_client_id=client_id_for(self.alert_id, "stop"),
+            tp_client_id=client_id_for(self.alert_id, "tp") if tp else None,
+            tp_amount=tp.amount if tp else None,
+        )
+        return attach, roles
+
+    def _mark_attached(self, roles: set[str], entry: Order) -> None:
+        for role in roles:
+            client_id = client_id_for(self.alert_id, role)
+            self.updates.append((client_id, {"status": ATTACHED, "exchange_id": entry.id}))
+
+    async def _adopt_attached(self, entry: Order, roles: set[str]) -> list[PlaceOrder]:
+        """Record the orders the venue armed for the filled entry; what it did not arm is placed
+        separately (returned), the stop first."""
+        assert self.attach is not None
+        try:
+            found = await self.venue.exchange.attached_orders(entry, self.attach)
+        except BotError as e:
+            self.warnings.append(f"could not read the attached protection: {e.message}")
+            found = {}
+        for role, order in found.items():
+            self.results[role] = order
+            self.venue.book.note_order(order)
+            self.updates.append(
+                (
+                    client_id_for(self.alert_id, role),
+                    {"status": ATTACHED, "exchange_id": order.id, "amount": order.amount},
+                )
+            )
+        missing = [
+            s
+            for s in self.plan.steps
+            if isinstance(s, PlaceOrder) and s.role in roles and s.role not in found
+        ]
+        for step in missing:
+            self.warnings.append(f"the venue shows no attached {step.role}: placed separately")
+        return sorted(missing, key=lambda s: s.role != "stop")
 
     async def protect(
         self, entry: Order, steps: list[PlaceOrder], planned: Decimal, filled: Decimal | None = None
@@ -156,7 +228,14 @@ class PlanRun:
         for steps in self.plan.phases():
             await self._steps(steps)
             if "close" in self.errors:
-                return self._fail(self.errors["close"], "could not close the position: ")
+                unprotected = (
+                    " (its orders were cancelled first, so it has NO stop now)"
+                    if not self.venue.exchange.features.reduce_only
+                    else ""
+                )
+                return self._fail(
+                    self.errors["close"], f"could not close the position{unprotected}: "
+                )
             if "cancel_all" in self.errors:
                 return self._fail(
                     self.errors["cancel_all"],
@@ -191,6 +270,8 @@ class PlanRun:
         try:
             if isinstance(step, PlaceOrder):
                 await self._place(step)
+            elif isinstance(step, AmendOrder):
+                await self._amend(step)
             else:
                 await self._cancel(step)
         except BotError as e:
@@ -222,6 +303,13 @@ class PlanRun:
         )
         return order
 
+    async def _amend(self, step: AmendOrder) -> None:
+        order = await self.venue.exchange.amend_order(
+            step.order_id, self.plan.symbol, trigger_price=step.trigger_price
+        )
+        self.results[step.role] = order
+        self.venue.book.note_order(order)
+
     async def _create(self, step: PlaceOrder, client_id: str) -> Order:
         """Create the order; if the venue already holds our client id, that order is this one
         (sent before a restart, or by a first attempt whose answer was lost): adopt it."""
@@ -236,6 +324,7 @@ class PlanRun:
                 client_id=client_id,
                 trigger_price=step.trigger_price,
                 reduce_only=step.reduce_only,
+                attach=self.attach if step.role == "entry" else None,
             )
         except DuplicateClientId:
             existing = await exchange.fetch_order(client_id, self.plan.symbol)

@@ -108,12 +108,49 @@ class ExchangeEvent:
 EventListener = Callable[[ExchangeEvent], None]
 
 
+@dataclass(frozen=True)
+class Features:
+    """How a venue protects a position, which the planner and placement adapt to."""
+
+    # Protection the venue arms itself when the entry fills ("stop", "tp"): sent with the entry.
+    attaches: frozenset[str] = frozenset()
+    # Reduce-only orders exist (not on spot, not at Interactive Brokers): without them a stop can
+    # open the other side, so orders are cancelled before a position is closed.
+    reduce_only: bool = True
+    # Spot: there is nothing to stop out before the coins are bought.
+    stop_after_entry: bool = False
+    # "ladder" (TP1, TP2 … and the final TP), "final" (one TP for the whole position: a partial
+    # take-profit would leave an oversized stop where nothing is reduce-only) or "none" (spot:
+    # the coins are locked under the stop; exit alerts take the profit).
+    take_profits: str = "ladder"
+    # Breakeven moves the stop in one request instead of placing a new one and cancelling the old.
+    amends_stops: bool = False
+    # The venue's events tell every change (the paper venue); otherwise the book is refreshed
+    # from the venue before each plan.
+    complete_events: bool = False
+    # The balance the venue reports is the equity (open PnL included): the book adds none.
+    balance_is_equity: bool = False
+
+
+@dataclass(frozen=True)
+class Attach:
+    """Protection that rides on the entry order itself (Bybit stopLoss/takeProfit, OKX
+    attachAlgoOrds, an Interactive Brokers bracket): the venue arms it when the entry fills."""
+
+    stop: Decimal | None = None
+    take_profit: Decimal | None = None
+    stop_client_id: str | None = None  # where the venue gives attached orders ids (IB orderRef)
+    tp_client_id: str | None = None
+    tp_amount: Decimal | None = None
+
+
 @runtime_checkable
 class Exchange(Protocol):
     """One account at one venue. Method names follow ccxt and the seed-004 API."""
 
     name: str
     priced_by_alerts: bool  # True for the paper venue: alert prices move its market
+    features: Features
 
     async def start(self) -> None: ...
 
@@ -148,7 +185,14 @@ class Exchange(Protocol):
         client_id: str,
         trigger_price: Decimal | None = None,
         reduce_only: bool = False,
-    ) -> Order: ...
+        attach: Attach | None = None,
+    ) -> Order:
+        """Place an order under our client id. `attach` only where features.attaches allows."""
+        ...
+
+    async def attached_orders(self, entry: Order, attach: Attach) -> dict[str, Order]:
+        """The protection the venue armed for a filled entry, by role ("stop", "tp")."""
+        ...
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order: ...
 

@@ -16,7 +16,17 @@ from ..errors import OrderRejected
 from ..models import OrderType, Side
 from ..storage import SqliteWorker
 from . import paper_store
-from .base import Balance, Candle, EventListener, ExchangeEvent, Market, Order, Position
+from .base import (
+    Attach,
+    Balance,
+    Candle,
+    EventListener,
+    ExchangeEvent,
+    Features,
+    Market,
+    Order,
+    Position,
+)
 from .candles import CandleBook
 from .paper_engine import Changes, PaperEngine
 
@@ -110,6 +120,7 @@ class PaperExchange:
         self.venue = venue
         self.account = account
         self.name = f"paper:{account.name}"
+        self.features = Features(complete_events=True)
         self.engine = PaperEngine(
             balance=account.balance,
             currency=account.currency,
@@ -202,7 +213,10 @@ class PaperExchange:
         client_id: str,
         trigger_price: Decimal | None = None,
         reduce_only: bool = False,
+        attach: Attach | None = None,
     ) -> Order:
+        if attach is not None:
+            raise OrderRejected("the paper venue attaches no protection: place it separately")
         if amount <= 0:
             raise OrderRejected(f"amount must be positive, got {amount}")
         async with self._call(write=True):
@@ -219,6 +233,9 @@ class PaperExchange:
                 now_ms=self.venue.now_ms(),
             )
         return order
+
+    async def attached_orders(self, entry: Order, attach: Attach) -> dict[str, Order]:
+        return {}
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
         async with self._call(write=True):

@@ -93,6 +93,7 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     size = sizing.size
     steps: list[Step] = [*_clear_symbol(facts)]
     limit = alert.order_type is OrderType.LIMIT
+    features = facts.features
     steps.append(
         PlaceOrder(
             "stop",
@@ -101,14 +102,31 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
             size,
             trigger_price=stop,
             reduce_only=True,
-            phase=1 if not limit else 2,
+            phase=2 if limit or features.stop_after_entry else 1,
             after_fill=limit,
         )
     )
     steps.append(
         PlaceOrder("entry", side, alert.order_type, size, price=price if limit else None, phase=1)
     )
-    steps.extend(take_profit_ladder(alert, side, price, stop, size, market, limit))
+    notes = sizing.notes
+    wants_tps = alert.take_profit is not None or bool(alert.tp_mults)
+    if features.take_profits == "none" and wants_tps:
+        notes += (
+            "spot: the stop holds the coins, so no take-profit orders were placed; "
+            "exit alerts take the profit",
+        )
+    elif features.take_profits == "final":
+        if alert.tp_mults:
+            notes += (
+                "one take-profit for the whole position: TP1/TP2 would leave an oversized "
+                "stop, as nothing is reduce-only here",
+            )
+        steps.extend(
+            take_profit_ladder(replace(alert, tp_mults=()), side, price, stop, size, market, limit)
+        )
+    else:
+        steps.extend(take_profit_ladder(alert, side, price, stop, size, market, limit))
     return OrderPlan(
         kind=AlertKind.ENTRY,
         account=account.name,
@@ -121,7 +139,7 @@ def plan_entry(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
         risk_amount=sizing.risk_amount,
         notional=size * price,
         equity=facts.equity,
-        notes=sizing.notes,
+        notes=notes,
     )
 
 
@@ -147,12 +165,15 @@ def _entry_price(alert: Alert, facts: Facts) -> Decimal:
 
 def _clear_symbol(facts: Facts) -> list[Step]:
     """Close whatever position the symbol holds and cancel its other orders, each by id, before a
-    new entry (an order of this very alert, from before a restart, is not among them)."""
+    new entry (an order of this very alert, from before a restart, is not among them). Where
+    nothing is reduce-only, the orders go first: a stop must not fire into the close (and spot
+    coins are locked under it)."""
+    cancel_phase = 0 if facts.features.reduce_only else -1
     steps: list[Step] = []
     if facts.position:
         steps.append(close_position(facts.position, phase=0))
     steps.extend(
-        CancelOrder("cancel", order_id=o.id, client_id=o.client_id, phase=0)
+        CancelOrder("cancel", order_id=o.id, client_id=o.client_id, phase=cancel_phase)
         for o in facts.open_orders
     )
     return steps

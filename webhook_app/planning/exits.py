@@ -6,7 +6,18 @@ from decimal import Decimal
 
 from ..config import Account
 from ..errors import AlertRejected
-from ..models import Alert, AlertKind, CancelOrder, OrderPlan, OrderType, PlaceOrder, Side, Step
+from ..exchanges.base import Order
+from ..models import (
+    Alert,
+    AlertKind,
+    AmendOrder,
+    CancelOrder,
+    OrderPlan,
+    OrderType,
+    PlaceOrder,
+    Side,
+    Step,
+)
 from ..money import round_price
 from .facts import Facts
 
@@ -20,12 +31,15 @@ def close_position(position: Decimal, *, phase: int) -> PlaceOrder:
 def plan_exit(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     steps: list[Step] = []
     notes: list[str] = []
+    # Where nothing is reduce-only the orders go first: a stop must not fire into the close (and
+    # spot coins are locked under it).
+    close_phase, sweep_phase = (0, 1) if facts.features.reduce_only else (1, 0)
     if facts.position:
-        steps.append(close_position(facts.position, phase=0))
+        steps.append(close_position(facts.position, phase=close_phase))
     else:
         notes.append(f"no open position on {facts.market.symbol}")
     # Always sweep the symbol: an order the book does not know about must not survive an exit.
-    steps.append(CancelOrder("cancel_all", phase=1))
+    steps.append(CancelOrder("cancel_all", phase=sweep_phase))
     return OrderPlan(
         kind=AlertKind.EXIT,
         account=account.name,
@@ -63,14 +77,32 @@ def plan_breakeven(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     stops = [
         o
         for o in facts.open_orders
-        if o.type is OrderType.STOP and o.reduce_only and o.side is held.opposite
+        if o.type is OrderType.STOP
+        and (o.reduce_only or not facts.features.reduce_only)
+        and o.side is held.opposite
     ]
+    return OrderPlan(
+        kind=AlertKind.BREAKEVEN,
+        account=account.name,
+        symbol=market.symbol,
+        steps=tuple(_move_stop(facts, stops, held, level)),
+        side=held,
+        size=abs(facts.position),
+        stop_price=level,
+    )
+
+
+def _move_stop(facts: Facts, stops: list[Order], held: Side, level: Decimal) -> list[Step]:
+    size = abs(facts.position)
+    if facts.features.amends_stops and len(stops) == 1 and stops[0].amount == size:
+        # The venue moves a stop in place (IB modifies the order): never two, never none.
+        return [AmendOrder("be_stop", stops[0].id, stops[0].client_id, trigger_price=level)]
     steps: list[Step] = [
         PlaceOrder(
             "be_stop",
             held.opposite,
             OrderType.STOP,
-            abs(facts.position),
+            size,
             trigger_price=level,
             reduce_only=True,
             phase=0,
@@ -80,12 +112,4 @@ def plan_breakeven(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
     steps.extend(
         CancelOrder("cancel_stop", order_id=o.id, client_id=o.client_id, phase=1) for o in stops
     )
-    return OrderPlan(
-        kind=AlertKind.BREAKEVEN,
-        account=account.name,
-        symbol=market.symbol,
-        steps=tuple(steps),
-        side=held,
-        size=abs(facts.position),
-        stop_price=level,
-    )
+    return steps

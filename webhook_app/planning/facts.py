@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..exchanges.base import Market, Order
+from ..exchanges.base import Features, Market, Order
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -21,3 +21,4 @@ class Facts:
     position: Decimal = ZERO  # signed size on this symbol (what is held, on a spot account)
     open_orders: tuple[Order, ...] = field(default=())
     free: Decimal | None = None  # quote currency available for new orders
+    features: Features = Features()  # how the venue protects a position

@@ -49,6 +49,12 @@ class Notifier:
         embed = {"title": f"📝 {account}", "description": text[:3500], "color": 0x95A5A6}
         self.poster.post_nowait("logs", {"embeds": [embed]})
 
+    def problems(self, title: str, lines: list[str]) -> None:
+        """Differences a human must look at (start-up reconcile): to the errors channel."""
+        text = "\n".join(f"• {line}" for line in lines)
+        embed = {"title": f"⚠️ {title}", "description": text[:3900], "color": 0xE67E22}
+        self.poster.post_nowait("errors", {"embeds": [embed]})
+
     def refused(self, status: str, message: str, *, symbol: str = "") -> None:
         """An authenticated alert refused before journaling (malformed or not tradable)."""
         self.outcome({"status": status, "message": message, "symbol": symbol})

@@ -1,0 +1,93 @@
+"""Events for a venue that does not push them: poll open orders, positions and the balance, and
+emit what changed. An order that leaves the open list is looked up once to learn how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..errors import BotError
+from .base import CANCELED, ExchangeEvent, Order, Position
+
+if TYPE_CHECKING:
+    from .base import Exchange
+
+logger = logging.getLogger(__name__)
+
+
+class VenuePoller:
+    def __init__(
+        self,
+        exchange: Exchange,
+        emit: Callable[[ExchangeEvent], None],
+        known: Callable[[], dict[str, Order]],
+        *,
+        interval_s: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.exchange, self.emit, self.known = exchange, emit, known
+        self.interval_s, self._sleep = interval_s, sleep
+        self.positions: dict[str, Position] | None = None  # None until the first look
+        self.balance_total: Decimal | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._sleep(self.interval_s)
+            try:
+                await self.poll()
+            except BotError as e:
+                logger.warning(
+                    "%s: polling failed (%s); trying again", self.exchange.name, e.message
+                )
+            except Exception:
+                logger.exception("%s: polling crashed; trying again", self.exchange.name)
+
+    async def poll(self) -> None:
+        """One round: compare the venue with what was known and emit the differences."""
+        known = self.known()  # the open orders as last seen: listed, or placed by us since
+        orders = {o.id: o for o in await self.exchange.fetch_open_orders()}
+        positions = {p.symbol: p for p in await self.exchange.fetch_positions()}
+        balance = await self.exchange.fetch_balance()
+        for order in orders.values():
+            before = known.get(order.id)
+            if before is None or before.filled != order.filled or before != order:
+                self.emit(ExchangeEvent("order", order.symbol, order=order))
+        for gone in set(known) - set(orders):
+            ended = await self._ended(known[gone])
+            self.emit(ExchangeEvent("order", ended.symbol, order=ended))
+        previous = self.positions if self.positions is not None else positions
+        for symbol in set(previous) | set(positions):
+            now = positions.get(symbol) or Position(symbol, Decimal(0), Decimal(0))
+            before = previous.get(symbol)
+            if before is None or (before.size, before.entry_price) != (now.size, now.entry_price):
+                self.emit(ExchangeEvent("position", symbol, position=now))
+        if balance.total != self.balance_total:
+            self.emit(ExchangeEvent("balance", balance=balance))
+        self.positions, self.balance_total = positions, balance.total
+
+    async def _ended(self, order: Order) -> Order:
+        """How an order that left the open list ended: filled, or cancelled (the default)."""
+        found = None
+        if order.client_id:
+            try:
+                found = await self.exchange.fetch_order(order.client_id, order.symbol)
+            except BotError:
+                found = None
+        if found is not None and not found.is_open:
+            return found
+        return replace(order, status=CANCELED)  # gone without a trace: cancelled
