@@ -278,16 +278,19 @@ class CcxtExchange:
         trigger: Decimal | None,
         reduce_only: bool,
     ) -> Order:
-        try:
-            fetched = await self._by_id(order.id, order.symbol, trigger is not None)
-        except ExecutionError as e:
-            logger.warning(
-                "%s: %s accepted, its state not read (%s)", self.name, order.id, e.message
-            )
-            fetched = None
+        """An answer with ids only (Bybit, OKX). A trigger order rests as sent, so it is not
+        worth a round trip; anything that may have filled is read back."""
+        fetched = None
+        if trigger is None:
+            try:
+                fetched = await self._by_id(order.id, order.symbol, False)
+            except ExecutionError as e:
+                logger.warning(
+                    "%s: %s accepted, its state not read (%s)", self.name, order.id, e.message
+                )
         if fetched is not None:
             return fetched
-        return Order(
+        made = Order(
             order.id,
             str(raw.get("clientOrderId") or order.client_id),
             order.symbol,
@@ -297,6 +300,8 @@ class CcxtExchange:
             trigger_price=trigger,
             reduce_only=reduce_only,
         )
+        self._remember(made)
+        return made
 
     async def attached_orders(self, entry: Order, attach: Attach) -> dict[str, Order]:
         """Find the reduce-only triggers the venue armed when the entry filled (no client id of
