@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from .config import load_settings, read_env
 from .errors import ConfigError
@@ -14,8 +15,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m webhook_app", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the webhook server (reads .env)")
-    demo = sub.add_parser("demo", help="run the paper-exchange demo in a temporary data dir")
+    demo = sub.add_parser(
+        "demo", help="replay real bars through the study and the app, on the paper exchange"
+    )
     demo.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    demo.add_argument(
+        "--study", action="store_true", help="send the study's alerts, each approved at once"
+    )
+    demo.add_argument("--bars", type=int, default=None, help="replay only the first N bars")
+    demo.add_argument(
+        "--chart", type=Path, default=Path("data") / "demo-replay.png", help="where the PNG goes"
+    )
     send = sub.add_parser("send", help="post an alert like TradingView and print the answer")
     send.add_argument("route", help="order, study, fmz, signal, ib, or a /path")
     send.add_argument(
@@ -40,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo(keep=args.keep)
+            return run_demo(keep=args.keep, study=args.study, bars=args.bars, chart=args.chart)
         from . import send
 
         # A client needs no server configuration: only where to post, and the passphrase that

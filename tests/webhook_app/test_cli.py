@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,12 +74,15 @@ def run_module(
     )
 
 
-def test_demo_ends_with_its_summary_line() -> None:
-    result = run_module("demo")
+def test_demo_ends_with_its_summary_line(tmp_path: Path) -> None:
+    chart = tmp_path / "replay.png"
+    result = run_module("demo", "--bars", "1200", "--chart", str(chart))
     assert result.returncode == 0, result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("demo: 4 alerts, 7 orders, 1 trades, pnl ")
-    assert last.endswith(" USDT")
+    lines = result.stdout.strip().splitlines()
+    assert re.fullmatch(r"demo: 11 alerts, 43 orders, 8 trades, pnl -?\d+\.\d\d USDT", lines[-1])
+    assert "the book ends flat: no position, no order left at the exchange" in result.stdout
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1,200/1,200 bars" in result.stderr  # the progress bar (a line per 10 % off a tty)
 
 
 def test_serve_refuses_to_start_without_a_passphrase(tmp_path: Path) -> None:

@@ -220,9 +220,16 @@ class PaperEngine:
         return new
 
     def on_price(
-        self, symbol: str, previous: Decimal | None, price: Decimal, now_ms: float
+        self,
+        symbol: str,
+        previous: Decimal | None,
+        price: Decimal,
+        now_ms: float,
+        swept: bool = False,
     ) -> None:
-        """A new market price: fill the resting orders it reaches, nearest trigger first."""
+        """A new market price: fill the resting orders it reaches, nearest trigger first. A stop
+        or take-profit fills at the new price (the market jumped there), or at its own level when
+        the market `swept` every price on the way (a replayed bar's path)."""
         self.revalue(symbol)
         resting = self._open_by_symbol.get(symbol, {})
         due = [o for o in resting.values() if _is_hit(o, price)]
@@ -235,7 +242,8 @@ class PaperEngine:
                 assert order.price is not None
                 self._fill(order, order.price, self.maker_fee, now_ms)
             else:
-                self._fill(order, price, self.taker_fee, now_ms)
+                fill = _level(order) if swept and previous is not None else price
+                self._fill(order, fill, self.taker_fee, now_ms)
 
     # --- internals ------------------------------------------------------------------------------
 
