@@ -95,6 +95,34 @@ class AppClient:
         headers = {"Authorization": f"Bearer {self.api_token.reveal()}"}
         return await self._request(method, path, json=json, params=params, headers=headers)
 
+    async def chart(
+        self, symbol: str, level: str | None, account: str | None
+    ) -> tuple[bytes | None, AppAnswer]:
+        """The app's PNG of a symbol (candles, position, open orders), or why there is none."""
+        if self.api_token is None:
+            return None, await self.api("GET", "/api/chart")  # says API_TOKEN is not set
+        assert self._session is not None, "AppClient.open() first"
+        params = {
+            "symbol": symbol,
+            **({"level": level} if level else {}),
+            **({"venue": account} if account else {}),
+        }
+        headers = {"Authorization": f"Bearer {self.api_token.reveal()}"}
+        try:
+            async with self._session.get(
+                self.base_url + "/api/chart", params=params, headers=headers
+            ) as response:
+                if response.status == 200 and response.content_type == "image/png":
+                    return await response.read(), AppAnswer(
+                        200, {"success": True, "status": "ok", "message": "chart"}
+                    )
+        except (aiohttp.ClientError, TimeoutError) as e:
+            logger.warning("app chart request failed: %s", e.__class__.__name__)
+            return None, AppAnswer(
+                0, {"success": False, "status": "unreachable", "message": UNREACHABLE}
+            )
+        return None, await self.api("GET", "/api/chart", params=params)  # the JSON reason
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> AppAnswer:
         assert self._session is not None, "AppClient.open() first"
         try:

@@ -19,7 +19,12 @@ from .views import ApprovalButton, ExpiringView
 
 logger = logging.getLogger(__name__)
 
-COGS = ("discord_bot.cogs.payload", "discord_bot.cogs.approvals", "discord_bot.cogs.account")
+COGS = (
+    "discord_bot.cogs.payload",
+    "discord_bot.cogs.approvals",
+    "discord_bot.cogs.account",
+    "discord_bot.cogs.chart",
+)
 
 
 def desk_intents() -> discord.Intents:

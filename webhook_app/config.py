@@ -67,6 +67,8 @@ class Settings:
     accounts_file: Path | None = None
     log_level: str = "INFO"
     approval_ttl_s: float = 900.0
+    chart_budget_s: float = 2.0  # the most a study message waits for its chart image
+    chart_candles: int = 120
     discord_study_url: Secret | None = None
     discord_logs_url: Secret | None = None
     discord_errors_url: Secret | None = None
@@ -142,6 +144,9 @@ def load_settings(
         accounts_file=accounts_path,
         log_level=reader.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         approval_ttl_s=float(reader.decimal("APPROVAL_TTL", Decimal(900), minimum=Decimal(1))),
+        chart_budget_s=float(reader.decimal("CHART_BUDGET_MS", Decimal(2000), minimum=Decimal(50)))
+        / 1000,
+        chart_candles=int(reader.decimal("CHART_CANDLES", Decimal(120), minimum=Decimal(10))),
         discord_study_url=reader.url("DISCORD_STUDY_URL"),
         discord_logs_url=reader.url("DISCORD_LOGS_URL"),
         discord_errors_url=reader.url("DISCORD_ERRORS_URL"),

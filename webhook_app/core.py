@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .charts import ChartRenderer
 from .config import Settings
 from .exchanges.paper import PaperVenue
 from .execution import Executor
@@ -65,6 +66,7 @@ class Core:
             },
         )
         self.notifier = Notifier(self.poster, self._describe)
+        self.charts = ChartRenderer(settings.chart_budget_s)
         self.manual = ManualActions(self.executor, self.switch)
         self.service = AlertService(
             settings,
@@ -75,6 +77,7 @@ class Core:
             self.notifier,
             self.switch,
             clock=clock,
+            charts=self.charts,
         )
 
     async def _describe(self, alert_id: str) -> dict[str, Any]:
@@ -86,6 +89,8 @@ class Core:
         await self.journal.start()
         problems = await self.venues.start()
         await self.poster.start()
+        if self.poster.enabled("study"):
+            self.charts.warm_up()  # import mplfinance now, not on the first alert's budget
         for note in await self.service.start():
             logger.warning("recovery: %s", note)
         problems += await reconcile(self.journal, self.venues)

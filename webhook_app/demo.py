@@ -47,8 +47,22 @@ async def _demo(data_dir: Path, *, study: bool, limit: int | None, chart: Path |
     bar = ProgressBar(len(bars))
     replay = await run_replay(bars, data_dir, study=study, progress=bar.update)
     bar.done()
+    if study:
+        _keep_a_study_chart(data_dir, chart)
     _print_report(replay, time.monotonic() - started, chart)
     return 0 if replay.open_orders == 0 and not replay.held else 1
+
+
+def _keep_a_study_chart(data_dir: Path, chart: Path | None) -> None:
+    """The relay saved each study alert's chart under DATA_DIR/charts: keep the last one."""
+    charts = sorted((data_dir / "charts").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    if not charts:
+        print("study charts: none was drawn")
+        return
+    target = (chart.parent if chart else Path("data")) / "demo-study-chart.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(charts[-1], target)
+    print(f"study charts: {len(charts)} drawn for the relayed alerts; the last one: {target}")
 
 
 def _print_report(replay: Replay, seconds: float, chart: Path | None) -> None:

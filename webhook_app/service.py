@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -15,6 +16,7 @@ from typing import Any
 from .answers import Answer, Answers
 from .approvals import Approvals
 from .cancels import Cancels
+from .charts import ChartRenderer
 from .config import Settings
 from .errors import AlertRejected, Conflict
 from .exchanges.base import Market
@@ -35,6 +37,7 @@ from .planning import Facts, plan_alert
 from .redaction import Redactor
 from .relay.messages import study_message
 from .relay.notifier import Notifier
+from .relay.study_chart import chart_for_alert, save_chart, with_chart
 from .scheduling import Scheduler
 from .venues import Venue, Venues
 
@@ -78,8 +81,11 @@ class AlertService:
         switch: TradingSwitch,
         *,
         clock: Callable[[], float] = time.time,
+        charts: ChartRenderer | None = None,
     ) -> None:
         self.settings, self.journal, self.venues = settings, journal, venues
+        self.charts = charts or ChartRenderer(settings.chart_budget_s)
+        self._relays: set[asyncio.Task[None]] = set()
         self.executor, self.redactor, self.notifier = executor, redactor, notifier
         self.switch, self.clock = switch, clock
         self.answers = Answers(journal, executor, clock=clock)
@@ -100,6 +106,9 @@ class AlertService:
     async def close(self) -> None:
         await self.scheduler.close()
         await self.approvals.close()
+        if self._relays:
+            await asyncio.gather(*self._relays, return_exceptions=True)
+        self.charts.close()
 
     # --- what transports call besides submit ------------------------------------------------------
 
@@ -153,7 +162,7 @@ class AlertService:
         elif status in (IGNORED, EXECUTED):
             self.notifier.outcome((await self.answers.answer(row, fresh=True)).body)
         elif study:
-            self._relay(new)
+            self._relay(new, checked)
         if wait and status == ACCEPTED:
             return await self.answers.wait(row.id, wait)
         return await self.answers.answer(row, fresh=True)
@@ -254,9 +263,34 @@ class AlertService:
             run_at=run_at,
         )
 
-    def _relay(self, new: NewAlert) -> None:
-        if new.outbox:
-            self.notifier.poster.wake("study")
+    def _relay(self, new: NewAlert, checked: Checked) -> None:
+        """The study message leaves once its chart is drawn, or the chart budget is spent."""
+        task = asyncio.create_task(self._relay_with_chart(new, checked))
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
+    async def _relay_with_chart(self, new: NewAlert, checked: Checked) -> None:
+        alert = checked.intake.alert
+        try:
+            png, why = await chart_for_alert(
+                self.charts,
+                checked.venue,
+                checked.market,
+                alert,
+                checked.preview,
+                candles=self.settings.chart_candles,
+            )
+            path = save_chart(self.settings.data_dir, new.id, png) if png else None
+            if new.outbox:
+                await self.notifier.poster.outbox.rewrite(
+                    new.id, "study", lambda p: with_chart(p, path, why, alert.chart_url)
+                )
+            logger.info("alert %s chart: %s", new.id, path or why)
+        except Exception:  # the message must go, picture or not
+            logger.exception("alert %s: the chart step failed", new.id)
+        finally:
+            if new.outbox:
+                self.notifier.poster.wake("study")
 
 
 def _approver(data: dict[str, Any]) -> str:

@@ -1,1 +1,1 @@
-"""The bot's cogs: payload, approvals and account commands."""
+"""The bot's cogs: payload, approvals, account commands and charts."""

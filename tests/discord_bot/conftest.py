@@ -22,6 +22,7 @@ from tests.fakes.discord_webhooks import FakeDiscordWebhooks
 from tests.helpers import API_TOKEN, PASSPHRASE, alert, make_settings
 from webhook_app.config import Secret
 from webhook_app.web.app import init_app
+from webhook_app.web.keys import CORE
 
 STUDY = "/tradingview-to-discord-study"
 
@@ -32,6 +33,7 @@ class App:
     data_dir: Path
     discord: FakeDiscordWebhooks
     offset: list[float]  # seconds added to the app's clock (to reach an expiry)
+    core: Any = None  # the app's core, to feed the paper market
 
     def paper_orders(self) -> list[dict[str, Any]]:
         with sqlite3.connect(f"file:{self.data_dir / 'paper.sqlite3'}?mode=ro", uri=True) as conn:
@@ -62,7 +64,7 @@ async def app(tmp_path: Path) -> AsyncIterator[App]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield App(f"http://127.0.0.1:{port}", settings.data_dir, fake, offset)
+    yield App(f"http://127.0.0.1:{port}", settings.data_dir, fake, offset, app[CORE])
     await runner.cleanup()
     await fake.close()
 

@@ -7,12 +7,13 @@ import json
 import re
 import time
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import simcord
 
 from discord_bot.bot import DeskBot
-from tests.discord_bot.conftest import Desk, bot_config
+from tests.discord_bot.conftest import App, Desk, bot_config
 from tests.helpers import PASSPHRASE, fired
 
 
@@ -316,3 +317,19 @@ async def test_a_batched_relay_gets_one_panel_per_alert(desk: Desk) -> None:
     await desk.alice.click(panels[1], label="Approve")
     orders = desk.app.paper_orders()
     assert {o["client_id"][:16] for o in orders} == {ids[1]}
+
+
+async def test_chart_command_sends_the_picture(desk: Desk, app: App) -> None:
+    now_ms = time.time() * 1000
+    for hours_ago in range(30, 0, -1):
+        price = Decimal(40000 + 20 * (hours_ago % 7))
+        await app.core.paper.feed_price("BTCUSDT", price, time_ms=now_ms - hours_ago * 3_600_000)
+    await desk.mallory.send(desk.desk, "!chart BTCUSDT 1h")  # reading needs no approver role
+    reply = desk.desk.last_message
+    assert reply.content == "**BTCUSDT** 1h"
+    [picture] = reply.attachments
+    assert picture.filename == "BTCUSDT.png" and (await picture.read())[:4] == b"\x89PNG"
+    result = await desk.alice.slash(desk.desk, "chart", symbol="BTCUSDT")
+    assert result.response.attachments[0].filename == "BTCUSDT.png"
+    await desk.alice.send(desk.desk, "!chart DOGEUSDT")
+    assert "no candles for DOGEUSDT 1h yet" in desk.desk.last_message.content

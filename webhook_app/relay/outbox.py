@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,25 @@ class Outbox:
                 [(error, i) for i in ids],
             )
         )
+
+    async def rewrite(
+        self, alert_id: str, channel: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> bool:
+        """Change an alert's undelivered message (its chart arrived): False if already sent."""
+
+        def job(conn: Any) -> bool:
+            row = conn.execute(
+                "SELECT id, payload FROM outbox WHERE alert_id=? AND channel=?"
+                " AND delivered_at IS NULL AND error IS NULL ORDER BY id LIMIT 1",
+                (alert_id, channel),
+            ).fetchone()
+            if row is None:
+                return False
+            payload = json.dumps(change(json.loads(row["payload"])))
+            conn.execute("UPDATE outbox SET payload=? WHERE id=?", (payload, row["id"]))
+            return True
+
+        return bool(await self.journal.worker.run(job))
 
     async def message_id(self, alert_id: str, channel: str) -> str | None:
         row = await self.journal.worker.run(

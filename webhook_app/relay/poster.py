@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -71,7 +72,7 @@ def embed_chars(embed: Mapping[str, Any]) -> int:
 
 
 def mergeable(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if a.get("content") or b.get("content") or a.get("files") or b.get("files"):
+    if any(m.get(k) for m in (a, b) for k in ("content", "files", "_attachments")):
         return False
     if a.get("username") != b.get("username"):
         return False
@@ -233,8 +234,9 @@ class DiscordPoster:
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
         assert self._session is not None
         self.requests += 1
+        body_kw = _request_body(payload)
         try:
-            async with self._session.post(url, params={"wait": "true"}, json=payload) as response:
+            async with self._session.post(url, params={"wait": "true"}, **body_kw) as response:
                 text = await response.text()
                 try:
                     body = json.loads(text) if text else {}
@@ -247,6 +249,30 @@ class DiscordPoster:
         except _RETRYABLE as e:
             logger.warning("discord post failed: %s", e.__class__.__name__)
             return None, {}
+
+
+def _request_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """JSON, or multipart when the message carries files (a chart): Discord's payload_json plus
+    files[n], the embed pointing at attachment://name. A file gone from disk is left out."""
+    attachments = payload.get("_attachments") or []
+    files = [(a, Path(a["path"])) for a in attachments if Path(a["path"]).is_file()]
+    message = {k: v for k, v in payload.items() if k != "_attachments"}
+    if not files:
+        if attachments:  # the image it points at is gone: drop the reference
+            message["embeds"] = [
+                {k: v for k, v in e.items() if k != "image"} for e in message.get("embeds", [])
+            ]
+        return {"json": message}
+    message["attachments"] = [
+        {"id": n, "filename": a["filename"]} for n, (a, _) in enumerate(files)
+    ]
+    form = aiohttp.FormData()
+    form.add_field("payload_json", json.dumps(message), content_type="application/json")
+    for n, (a, path) in enumerate(files):
+        form.add_field(
+            f"files[{n}]", path.read_bytes(), filename=a["filename"], content_type="image/png"
+        )
+    return {"data": form}
 
 
 def render_text(payload: Mapping[str, Any]) -> str:

@@ -11,14 +11,16 @@ from typing import Any
 from aiohttp import web
 
 from .. import account_views
-from ..errors import MalformedAlert, Unauthorized
+from ..errors import MalformedAlert, NotFound, Unauthorized
 from ..guard import ALL, HALTED, REDUCING
 from ..intake.common import to_number
+from ..relay.study_chart import chart_for_symbol, timeframe_of
 from ..venues import Venue
 from .keys import CORE
 
 logger = logging.getLogger(__name__)
 api = web.RouteTableDef()
+ON_DEMAND_CHART_S = 5.0  # a trader asked for it: worth waiting a little longer than an alert
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -116,6 +118,28 @@ async def get_candles(request: web.Request) -> web.Response:
         market.symbol, level, since, _int_query(request, "limit") or 500
     )
     return envelope(venue, [account_views.candle_view(c) for c in candles])
+
+
+@api.get("/api/chart")
+async def get_chart(request: web.Request) -> web.StreamResponse:
+    """`?symbol=&level=`: a PNG of the last candles, with the position and open orders drawn."""
+    venue = _venue(request)
+    symbol = request.query.get("symbol") or request.query.get("sym")
+    if not symbol:
+        raise MalformedAlert("query 'symbol' is required")
+    core = request.app[CORE]
+    market = core.venues.resolve(venue, symbol)
+    png, why = await chart_for_symbol(
+        core.charts,
+        venue,
+        market,
+        timeframe_of(request.query.get("level")),
+        candles=core.settings.chart_candles,
+        budget_s=max(core.charts.budget_s, ON_DEMAND_CHART_S),
+    )
+    if png is None:
+        raise NotFound(why)
+    return web.Response(body=png, content_type="image/png")
 
 
 def _int_query(request: web.Request, name: str) -> int | None:
