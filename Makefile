@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: test demo run bot bench chaos lint install clean
+.PHONY: test demo run bot bench chaos lint install clean node-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,20 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 
 install: $(DEV)
 
-test: $(DEV)
+# tests/pine runs the Pine scripts under pinets (Node.js, test-only): its packages are installed
+# locally, exactly as package-lock.json pins them, whenever the lockfile is newer than the install.
+PINE := tests/pine
+PINE_INSTALLED := $(PINE)/node_modules/.package-lock.json
+
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the Pine runtime parity tests (tests/pine) will be skipped; install Node.js >= 18 and npm (apt-get install nodejs npm) to run them"; \
+	elif [ ! -f $(PINE_INSTALLED) ] || [ $(PINE)/package-lock.json -nt $(PINE_INSTALLED) ] \
+		|| [ $(PINE)/package.json -nt $(PINE_INSTALLED) ]; then \
+		cd $(PINE) && npm ci --no-audit --no-fund --silent; \
+	fi
+
+test: $(DEV) node-deps
 	$(PY) -m pytest -q
 
 demo: $(RUNTIME)
@@ -32,6 +45,10 @@ run: $(RUNTIME)
 
 bot: $(RUNTIME)
 	$(PY) -m discord_bot
+
+# Benchmarks (not part of make test): the alert path beside its limits, as ratios in one run.
+bench: $(DEV)
+	$(PY) -m bench.run
 
 lint: $(DEV)
 	$(PY) -m ruff check .

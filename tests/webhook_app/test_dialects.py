@@ -260,11 +260,14 @@ async def test_signal_log_goes_to_the_logs_channel(dialects: Client, caplog: Any
 
 # --- seed 003 (IB text) -------------------------------------------------------------------------
 
-IB = '${"ticker":"BTCUSDT", "price":40000, "time":"' + fired() + '"}@Long entry buy! 0.2'
+
+def ib_entry() -> str:
+    """Built when sent: an alert older than MAX_ALERT_AGE is refused as stale."""
+    return '${"ticker":"BTCUSDT", "price":40000, "time":"' + fired() + '"}@Long entry buy! 0.2'
 
 
 async def test_ib_buy_and_sell_with_the_comment_as_tag(dialects: Client) -> None:
-    code, answer = await dialects.post(f"/webhook/ib?passphrase={PASSPHRASE}", IB, wait=2.5)
+    code, answer = await dialects.post(f"/webhook/ib?passphrase={PASSPHRASE}", ib_entry(), wait=2.5)
     assert (code, answer["status"]) == (200, "executed") and await position(dialects) == Decimal(
         "0.2"
     )
@@ -304,12 +307,14 @@ async def test_ib_refusals_point_at_the_broken_part(
 
 
 async def test_ib_wrong_passphrase(dialects: Client) -> None:
-    code, _ = await dialects.post("/webhook/ib?passphrase=nope", IB)
+    code, _ = await dialects.post("/webhook/ib?passphrase=nope", ib_entry())
     assert code == 401
 
 
 async def test_ib_delivered_twice_is_one_order(dialects: Client) -> None:
     url = f"/webhook/ib?passphrase={PASSPHRASE}"
-    first, second = await dialects.post(url, IB, wait=2.5), await dialects.post(url, IB, wait=2.5)
+    body = ib_entry()  # the same delivery twice
+    first = await dialects.post(url, body, wait=2.5)
+    second = await dialects.post(url, body, wait=2.5)
     assert (first[1]["status"], second[1]["status"]) == ("executed", "duplicate")
     assert await position(dialects) == Decimal("0.2")
