@@ -25,7 +25,7 @@ def entry_body(i: int, run: str) -> str:
     return json.dumps(
         {
             "ticker": f"B{run}X{i}USDT",
-            "time": "2024-05-01T12:00:00Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "action": "buy",
             "price": 40000,
             "message": "entry",
@@ -154,37 +154,151 @@ async def measure_bare(n: int, concurrency: int, keep_alive: bool = False) -> di
     }
 
 
+async def measure_seed(n: int, concurrency: int, latency_ms: float) -> dict[str, Any]:
+    """Baseline (b): the seed's request path (6 exchange calls, 12 Discord posts, blocking)."""
+    port = free_port()
+    server = Server(
+        [str(ROOT / "bench" / "seed_server.py"), str(port), "--latency-ms", str(latency_ms)],
+        {},
+        port,
+    )
+    await server.start()
+    try:
+        load = await fire(f"http://127.0.0.1:{port}{ORDER}", ["{}"] * n, concurrency)
+    finally:
+        server.stop()
+    return {
+        "concurrency": concurrency,
+        "n": n,
+        "ack_ms": stats(load.acks_ms),
+        "alerts_per_s": round(load.rate, 2),
+        "errors": load.errors,
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     levels = [int(x) for x in args.levels.split(",")]
     results: dict[str, Any] = {
         "cores": os.cpu_count(),
         "latency_ms": args.latency,
         "n": args.n,
-        "bare": [],
-        "app": [],
+        "levels": [],
     }
     for level in levels:
         bare = await measure_bare(args.n, level)
         app = await measure_app(args.n, level, args.latency, "full")
-        app["ack_p99_vs_bare"] = round(app["ack_ms"]["p99"] / bare["ack_ms"]["p99"], 2)
-        app["rate_vs_bare"] = round(app["alerts_per_s"] / bare["alerts_per_s"], 2)
-        results["bare"].append(bare)
-        results["app"].append(app)
-        print(json.dumps({"bare": bare, "app": app}))
+        seed = await measure_seed(args.seed_n, level, args.latency)
+        row = {"concurrency": level, "bare": bare, "app": app, "seed": seed}
+        row["ack_p99_vs_bare"] = round(app["ack_ms"]["p99"] / bare["ack_ms"]["p99"], 2)
+        row["rate_vs_bare"] = round(app["alerts_per_s"] / bare["alerts_per_s"], 2)
+        row["ack_p50_seed_vs_app"] = round(seed["ack_ms"]["p50"] / app["ack_ms"]["p50"], 1)
+        row["rate_app_vs_seed"] = round(app["alerts_per_s"] / max(seed["alerts_per_s"], 1e-9), 1)
+        results["levels"].append(row)
+        print_level(row)
+    ten = 10 if 10 in levels else levels[-1]
+    results["keep_alive"] = await measure_app(args.n, ten, args.latency, "full", keep_alive=True)
+    results["keep_alive_bare"] = await measure_bare(args.n, ten, keep_alive=True)
+    results["journal_normal"] = await measure_app(args.n, ten, args.latency, "normal", tag="n")
+    results["relay"] = await relay_figures(args)
+    print_rest(results, ten)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten: {out}")
     return results
+
+
+async def relay_figures(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import relay
+
+    return {
+        "study_burst": await relay.study_burst(args.burst),
+        "approval": await relay.approval_to_order(args.approvals, args.latency),
+        "charts": await relay.charts(args.charts),
+    }
+
+
+def print_level(row: dict[str, Any]) -> None:
+    app, bare, seed = row["app"], row["bare"], row["seed"]
+    if row["concurrency"] == int(os.environ.get("BENCH_FIRST_LEVEL", "1")):
+        print(
+            f"{'c':>3} {'ack p50/p99/max ms':>22} {'alerts/s':>9} {'bare p50/p99':>14} "
+            f"{'bare/s':>8} {'p99 ×bare':>9} {'rate ×bare':>10} {'→entry p50/p99':>15} "
+            f"{'→stop p50/p99':>14} {'orders/alert':>12} {'err':>4} {'seed p50 ms':>11} "
+            f"{'seed/s':>7}"
+        )
+    a = app["ack_ms"]
+    print(
+        f"{row['concurrency']:>3} {a['p50']:>7.1f}/{a['p99']:>6.1f}/{a['max']:>7.1f} "
+        f"{app['alerts_per_s']:>9.0f} {bare['ack_ms']['p50']:>6.1f}/{bare['ack_ms']['p99']:>6.1f} "
+        f"{bare['alerts_per_s']:>8.0f} {row['ack_p99_vs_bare']:>9.2f} {row['rate_vs_bare']:>10.2f} "
+        f"{app['alert_to_entry_ms']['p50']:>7.1f}/{app['alert_to_entry_ms']['p99']:>6.1f} "
+        f"{app['alert_to_stop_ms']['p50']:>6.1f}/{app['alert_to_stop_ms']['p99']:>6.1f} "
+        f"{app['orders_per_alert']:>12.2f} {app['errors']:>4} {seed['ack_ms']['p50']:>11.0f} "
+        f"{seed['alerts_per_s']:>7.2f}"
+    )
+
+
+def print_rest(results: dict[str, Any], ten: int) -> None:
+    keep, keep_bare = results["keep_alive"], results["keep_alive_bare"]
+    normal = results["journal_normal"]
+    full = next(r["app"] for r in results["levels"] if r["concurrency"] == ten)
+    ratio = keep["ack_ms"]["p99"] / keep_bare["ack_ms"]["p99"]
+    print(
+        f"\nkeep-alive, {ten} at a time: ack p99 {keep['ack_ms']['p99']} ms "
+        f"(bare {keep_bare['ack_ms']['p99']}, ×{ratio:.2f}), "
+        f"{keep['alerts_per_s']:.0f} alerts/s (bare {keep_bare['alerts_per_s']:.0f})"
+    )
+    print(
+        f"journal fsync full vs normal, {ten} at a time: {full['alerts_per_s']:.0f} vs "
+        f"{normal['alerts_per_s']:.0f} alerts/s, ack p99 {full['ack_ms']['p99']} vs "
+        f"{normal['ack_ms']['p99']} ms"
+    )
+    print(
+        f"process: RSS after the run {full['rss_mb']} MB, start-up to 200 /health "
+        f"{full['startup_s']} s"
+    )
+    relay = results["relay"]
+    burst = relay["study_burst"]
+    print(
+        f"discord: {burst['alerts']} study alerts in {burst['messages']} messages "
+        f"(fewest {burst['fewest_messages']}), {burst['seconds']} s vs minimum "
+        f"{burst['minimum_seconds']} s (×{burst['ratio_to_minimum']}), 429s "
+        f"{burst['requests_429']}, inside retry_after {burst['inside_retry_after']}"
+    )
+    approval = relay["approval"]["approval_to_entry_ms"]
+    print(
+        f"approval → entry at the exchange: p50 {approval['p50']} ms, p99 {approval['p99']} ms "
+        f"(exchange latency {results['latency_ms']} ms: the entry is stamped half-way)"
+    )
+    charts = relay["charts"]
+    print(
+        f"charts: render p50 {charts['render_ms']['p50']} ms; study message to the channel "
+        f"p50 {charts['to_channel_with_chart_ms']['p50']} ms with the chart, "
+        f"{charts['to_channel_without_chart_ms']['p50']} ms without"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--n", type=int, default=2000, help="alerts per level")
+    parser.add_argument("--seed-n", type=int, default=40, help="alerts per level, seed baseline")
     parser.add_argument("--levels", default="1,10,50", help="concurrency levels")
     parser.add_argument("--latency", type=float, default=50.0, help="paper latency per call, ms")
+    parser.add_argument("--burst", type=int, default=100, help="study alerts in the burst")
+    parser.add_argument("--approvals", type=int, default=20)
+    parser.add_argument("--charts", type=int, default=10)
     parser.add_argument(
         "--quick", action="store_true", help="a tiny run to keep the harness working"
     )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "latest.json", help="the JSON"
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.levels = 20, "1,10"
+        args.n, args.levels, args.seed_n = 20, "1,10", 10
+        args.burst, args.approvals, args.charts = 10, 2, 2
+    os.environ["BENCH_FIRST_LEVEL"] = args.levels.split(",")[0]
     return args
 
 

@@ -33,7 +33,11 @@ class Notifier:
             self.poster.post_nowait("errors", message, alert_id)
 
     def finished(self, alert_id: str) -> None:
-        """An alert reached its final state: describe it (from the journal) and post it."""
+        """An alert reached its final state: describe it (from the journal) and post it. With
+        neither channel set there is nobody to tell (the executor logs every outcome): the
+        journal is not read again for nothing."""
+        if not (self.poster.enabled("logs") or self.poster.enabled("errors")):
+            return
         task = asyncio.create_task(self._finished(alert_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
