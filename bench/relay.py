@@ -30,6 +30,7 @@ from webhook_app.web.keys import CORE
 STUDY = "/tradingview-to-discord-study"
 ORDER = "/tradingview-to-webhook-order"
 HOUR_MS = 3_600_000
+BENCH_TOKEN = "bench-token-0123456789"  # noqa: S105 - a throwaway for a loopback run
 
 
 def study_body(i: int, ticker: str = "BTCUSDT", **extra: Any) -> dict[str, Any]:
@@ -212,3 +213,65 @@ async def _to_channel(fake: FakeDiscordWebhooks, base: str, n: int, ticker: str)
             await fake.wait_for(lambda b=before: len(fake.delivered("study")) > b, limit_s=30)
             out.append((fake.delivered("study")[-1].at - began) * 1000)
     return out
+
+
+async def event_latency(n: int = 20) -> dict[str, Any]:
+    """A paper fill (a price that reaches a take-profit) → its line at the fake Discord, and
+    → its event at a websocket client of /api/stream."""
+    fake = await FakeDiscordWebhooks(limit=500, period_s=1.0).start()
+    to_discord: list[float] = []
+    to_stream: list[float] = []
+    try:
+        async with (
+            app_with_discord(fake, DISCORD_LOGS_URL=fake.url("logs"), API_TOKEN=BENCH_TOKEN) as (
+                base,
+                core,
+                _dir,
+            ),
+            aiohttp.ClientSession() as http,
+        ):
+            headers = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+            async with http.ws_connect(base + "/api/stream", headers=headers) as ws:
+                for i in range(n):
+                    symbol = f"E{i}USDT"
+                    body = {
+                        **study_body(i, ticker=symbol),
+                        "type": "market",
+                        "price": 40000,
+                        "tp Close": 50,
+                        "tp1 Mult": 1,
+                    }
+                    body.pop("chart_url")
+                    async with http.post(base + ORDER, params={"wait": "2.5"}, json=body) as r:
+                        await r.read()
+                    before = len(fake.delivered("logs"))
+                    began = time.monotonic()
+                    await core.paper.feed_price(symbol, Decimal(40200))  # TP1 fills
+                    while True:
+                        message = await ws.receive_json(timeout=10)
+                        if message["type"] == "fill_update" and message["data"]["role"] == "tp1":
+                            to_stream.append((time.monotonic() - began) * 1000)
+                            break
+                    await fake.wait_for(
+                        lambda b=before: any(
+                            "TP1 filled" in str(r.payload) for r in fake.delivered("logs")[b:]
+                        ),
+                        limit_s=10,
+                    )
+                    hit = next(
+                        r for r in fake.delivered("logs")[before:] if "TP1 filled" in str(r.payload)
+                    )
+                    to_discord.append((hit.at - began) * 1000)
+    finally:
+        await fake.close()
+    return {
+        "n": n,
+        "fill_to_stream_ms": {
+            "p50": round(percentile(to_stream, 50), 1),
+            "p99": round(percentile(to_stream, 99), 1),
+        },
+        "fill_to_discord_ms": {
+            "p50": round(percentile(to_discord, 50), 1),
+            "p99": round(percentile(to_discord, 99), 1),
+        },
+    }

@@ -215,6 +215,7 @@ async def relay_figures(args: argparse.Namespace) -> dict[str, Any]:
         "study_burst": await relay.study_burst(args.burst),
         "approval": await relay.approval_to_order(args.approvals, args.latency),
         "charts": await relay.charts(args.charts),
+        "events": await relay.event_latency(args.approvals),
     }
 
 
@@ -270,6 +271,11 @@ def print_rest(results: dict[str, Any], ten: int) -> None:
     print(
         f"approval → entry at the exchange: p50 {approval['p50']} ms, p99 {approval['p99']} ms "
         f"(exchange latency {results['latency_ms']} ms: the entry is stamped half-way)"
+    )
+    events = relay["events"]
+    print(
+        f"events: a paper fill → the websocket stream p50 {events['fill_to_stream_ms']['p50']} ms"
+        f", → its Discord line p50 {events['fill_to_discord_ms']['p50']} ms"
     )
     charts = relay["charts"]
     print(

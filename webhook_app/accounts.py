@@ -47,6 +47,10 @@ class Account:
     lookup_window_s: float = 30.0  # after a create timed out: how long to look for the order
     poll_s: float = 5.0  # how often the venue is asked for order and position changes
     rate_limit: bool = True  # ccxt's own request throttle (off only against a local fake)
+    # Management on events (off by default): the stop to breakeven as soon as TP1 fills, and a
+    # closed position's leftover stop and take-profits cancelled.
+    auto_breakeven: bool = False
+    cleanup_on_close: bool = False
     ib_host: str = "127.0.0.1"
     ib_port: int = 7497  # TWS paper; 7496 TWS live, 4002 / 4001 IB Gateway paper / live
     ib_client_id: int = 1
@@ -75,6 +79,8 @@ _ACCOUNT_KEYS = {
     "connector_token_env",
     "sandbox",
     "rate_limit",
+    "auto_breakeven",
+    "cleanup_on_close",
     "api_url",
     "timeout_ms",
     "lookup_window_s",
@@ -145,7 +151,7 @@ _VENUE_NUMBERS = (  # name, type, low, high
 
 def _venue_settings(where: str, spec: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {}
-    for key in ("sandbox", "rate_limit"):
+    for key in ("sandbox", "rate_limit", "auto_breakeven", "cleanup_on_close"):
         if key in spec:
             if not isinstance(spec[key], bool):
                 raise ConfigError(f"{where}.{key} must be true or false")

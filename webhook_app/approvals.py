@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ class Approvals:
             answers,
         )
         self._sweeper: asyncio.Task[None] | None = None
+        # (alert id, account, decision, by): the event stream's "approval" topic.
+        self.on_decision: list[Callable[[str, str, str, str], None]] = []
 
     async def start(self) -> None:
         await self.expire()
@@ -65,6 +68,7 @@ class Approvals:
         )
         if not won:
             return await self.already_decided(pending.id, wait)
+        self._decided(pending.id, pending.account, "edit" if edits else "approve", approver)
         self.executor.submit(Job(pending.id, alert, checked.venue, checked.market, approval=True))
         if wait:
             return await self.answers.wait(pending.id, wait)
@@ -79,6 +83,7 @@ class Approvals:
             answer = await self.already_decided(alert_id, None)
             raise Conflict(answer.body["message"])
         await self.journal.set_status(alert_id, DECLINED, f"rejected by {by}: nothing was placed")
+        self._decided(alert_id, row.account, "reject", by)
         self.notifier.finished(alert_id)
         return await self.answers.answer(await self.answers.row(alert_id))
 
@@ -100,6 +105,15 @@ class Approvals:
     async def expire(self) -> None:
         for alert_id in await self.journal.expire_approvals():
             self.notifier.finished(alert_id)
+            row = await self.journal.get(alert_id)
+            self._decided(alert_id, row.account if row else "", "expired", "the clock")
+
+    def _decided(self, alert_id: str, account: str, decision: str, by: str) -> None:
+        for hook in self.on_decision:
+            try:
+                hook(alert_id, account, decision, by)
+            except Exception:
+                logger.exception("alert %s: a decision hook failed", alert_id)
 
     async def _sweep_expired(self, every_s: float = 15.0) -> None:
         while True:

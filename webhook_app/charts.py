@@ -86,6 +86,9 @@ def render_png(spec: ChartSpec) -> bytes:
     """The PNG (WIDTH_PX × HEIGHT_PX): dark, to read well in Discord."""
     import matplotlib
 
+    # nightclouds asks for a "semibold" DejaVu; matplotlib warns on every title and uses bold.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
     matplotlib.use("Agg")
     import mplfinance as mpf
 

@@ -69,6 +69,7 @@ class Settings:
     approval_ttl_s: float = 900.0
     chart_budget_s: float = 2.0  # the most a study message waits for its chart image
     chart_candles: int = 120
+    discord_logs_forum: bool = False  # the logs channel is a forum: a post (thread) per alert
     discord_study_url: Secret | None = None
     discord_logs_url: Secret | None = None
     discord_errors_url: Secret | None = None
@@ -147,6 +148,7 @@ def load_settings(
         chart_budget_s=float(reader.decimal("CHART_BUDGET_MS", Decimal(2000), minimum=Decimal(50)))
         / 1000,
         chart_candles=int(reader.decimal("CHART_CANDLES", Decimal(120), minimum=Decimal(10))),
+        discord_logs_forum=reader.flag("DISCORD_LOGS_FORUM", False),
         discord_study_url=reader.url("DISCORD_STUDY_URL"),
         discord_logs_url=reader.url("DISCORD_LOGS_URL"),
         discord_errors_url=reader.url("DISCORD_ERRORS_URL"),
@@ -219,6 +221,16 @@ class EnvReader:
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise ConfigError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
         return int(raw)
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
     def path(self, name: str, default: Path | None) -> Path | None:
         raw = self._get(name)

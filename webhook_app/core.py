@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from .charts import ChartRenderer
 from .config import Settings
+from .event_hub import EventHub
+from .events import APPROVAL, Draft
 from .exchanges.paper import PaperVenue
-from .execution import Executor
+from .execution import Executor, Job
 from .guard import TradingSwitch
 from .journal import Journal
+from .management import Management
 from .manual import ManualActions
+from .placement import Outcome
 from .reconcile import reconcile
 from .redaction import Redactor, install_log_redaction
+from .relay.event_messages import EventMessenger
 from .relay.notifier import Notifier
 from .relay.outbox import Outbox
 from .relay.poster import DiscordPoster
@@ -65,9 +71,21 @@ class Core:
                 "errors": "Bridge errors",
             },
         )
-        self.notifier = Notifier(self.poster, self._describe)
+        self.notifier = Notifier(self.poster, self._describe, forum=settings.discord_logs_forum)
         self.charts = ChartRenderer(settings.chart_budget_s)
         self.manual = ManualActions(self.executor, self.switch)
+        # The event stream: order, fill and position events, journaled, told in Discord, acted
+        # on (per account, off by default), and served to websocket clients.
+        self.events = EventHub(self.journal, clock)
+        self.management = Management(self.journal, self.venues, self.executor, clock)
+        self.messenger = EventMessenger(
+            self.poster,
+            self._risk_of,
+            lambda account: settings.accounts[account].currency,
+            forum=settings.discord_logs_forum,
+        )
+        self.events.listeners += [self.management.on_event, self.messenger.on_event]
+        self.executor.on_outcome.append(self._alert_event)
         self.service = AlertService(
             settings,
             self.journal,
@@ -79,15 +97,32 @@ class Core:
             clock=clock,
             charts=self.charts,
         )
+        self.service.approvals.on_decision.append(self._approval_event)
 
     async def _describe(self, alert_id: str) -> dict[str, Any]:
         return (await self.service.status(alert_id)).body
+
+    async def _risk_of(self, alert_id: str) -> Decimal | None:
+        """What the alert risked (its plan's risk amount): a close's PnL in R."""
+        row = await self.journal.get(alert_id)
+        risk = (row.plan or {}).get("risk_amount") if row is not None else None
+        return Decimal(risk) if risk else None
+
+    def _approval_event(self, alert_id: str, account: str, decision: str, by: str) -> None:
+        self.events.publish(
+            Draft(APPROVAL, account, None, {"decision": decision, "by": by}, alert_id)
+        )
+
+    def _alert_event(self, job: Job, outcome: Outcome) -> None:
+        data = {"status": outcome.status, "message": outcome.message, "kind": job.alert.kind.value}
+        self.events.alert(job.venue.account.name, job.market.symbol, data, job.alert_id)
 
     async def start(self) -> Core:
         install_log_redaction(self.redactor)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.journal.start()
         problems = await self.venues.start()
+        await self.events.start(self.venues)
         await self.poster.start()
         if self.poster.enabled("study"):
             self.charts.warm_up()  # import mplfinance now, not on the first alert's budget
@@ -101,6 +136,8 @@ class Core:
     async def close(self) -> None:
         await self.service.close()
         await self.executor.close()
+        await self.management.close()
+        await self.messenger.close()
         await self.notifier.close()
         await self.poster.close()
         await self.venues.close()

@@ -80,6 +80,7 @@ class Executor:
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.watch = ProtectionWatch(journal, self.queues.submit)
         self.listeners: list[Callable[[str], None]] = []  # called with an alert id once final
+        self.on_outcome: list[Callable[[Job, Outcome], None]] = []  # the event stream's "alert"
         for venue in venues:
             venue.exchange.subscribe(functools.partial(self.watch.on_event, venue))
 
@@ -100,6 +101,11 @@ class Executor:
             job.alert_id, outcome.status, outcome.message, outcome.warnings, outcome.updates
         )
         logger.info("alert %s %s: %s", job.alert_id, outcome.status, outcome.message)
+        for hook in self.on_outcome:
+            try:
+                hook(job, outcome)
+            except Exception:
+                logger.exception("alert %s: an outcome hook failed", job.alert_id)
         self.finished(job.alert_id)
         return outcome.status
 
@@ -142,6 +148,7 @@ class Executor:
             self.watch.arm(armed)
         outcome = await PlanRun(self.journal, venue, market, job.alert_id, plan).run()
         outcome.warnings[:0] = list(plan.notes)
+        await self._read_back(venue, market)
         if armed is not None:
             if outcome.armed:
                 armed.steps = outcome.armed  # less what the venue carries on the entry itself
@@ -149,6 +156,18 @@ class Executor:
             else:
                 self.watch.disarm(armed)
         return outcome
+
+    async def _read_back(self, venue: Venue, market: Market) -> None:
+        """A venue whose events may lag is read again after the plan: the book (and the event
+        stream) see the position the orders made, not the one before them."""
+        if venue.exchange.features.complete_events or market.symbol == ALL_SYMBOLS:
+            return
+        try:
+            await venue.book.refresh(venue.exchange, market.symbol)
+        except ExecutionError as e:
+            logger.warning(
+                "%s: could not read %s back: %s", venue.exchange.name, market.symbol, e.message
+            )
 
     async def recover(self) -> list[str]:
         """After a restart: resume young untouched alerts, flag the rest, re-arm protection."""

@@ -81,6 +81,15 @@ CREATE TABLE IF NOT EXISTS decisions(
     decided_at REAL NOT NULL,
     edits TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    sym TEXT,
+    alert_id TEXT,
+    data TEXT NOT NULL,
+    time REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settings(
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -89,7 +98,10 @@ CREATE TABLE IF NOT EXISTS settings(
 """
 
 # Columns added after the first release, so an older data dir is upgraded in place.
-_ADDED_COLUMNS = {"alerts": {"expires_at": "REAL", "ref": "TEXT", "run_at": "REAL"}}
+_ADDED_COLUMNS = {
+    "alerts": {"expires_at": "REAL", "ref": "TEXT", "run_at": "REAL"},
+    "outbox": {"thread_id": "TEXT"},  # the channel (a forum post's thread) it was delivered to
+}
 _ADDED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS alerts_ref ON alerts(account, ref) WHERE ref IS NOT NULL",
 )

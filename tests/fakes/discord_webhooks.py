@@ -22,6 +22,8 @@ class Received:
     raw: bytes
     payload: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    thread_id: str | None = None  # ?thread_id=: posted into that thread
+    message_id: str | None = None  # what the fake answered
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
@@ -85,7 +87,7 @@ class FakeDiscordWebhooks:
         raw = await request.read()
         payload, files = _parse(request.content_type, raw, request)
         bucket = self.buckets.setdefault(webhook, Bucket())
-        record = Received(now, webhook, 0, raw, payload, files)
+        record = Received(now, webhook, 0, raw, payload, files, request.query.get("thread_id"))
         if now < bucket.blocked_until:
             self.violations.append(record)
         if self.fail_with is not None:
@@ -105,7 +107,14 @@ class FakeDiscordWebhooks:
         bucket.count += 1
         record.status = 200
         self.received.append(record)
-        message = {"id": str(next(self._ids)), **payload}
+        message_id = record.message_id = str(next(self._ids))
+        # A forum channel: thread_name opens a post, whose thread id is the message's channel.
+        channel = (
+            f"thread-{message_id}"
+            if payload.get("thread_name")
+            else (record.thread_id or "channel-1")
+        )
+        message = {"id": message_id, "channel_id": channel, **payload}
         headers = self._headers(self.limit - bucket.count, reset_after)
         return web.json_response(message, headers=headers)
 

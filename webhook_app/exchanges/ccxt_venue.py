@@ -74,6 +74,7 @@ class CcxtExchange:
         self.markets = CcxtMarkets(self.recipe.spot, account.currency)
         self._triggers: dict[str, bool] = {}  # order id → sits in the venue's trigger book
         self._orders: dict[str, Order] = {}  # last known state by order id, for amends
+        self._positions: dict[str, Position] = {}  # as last read: a difference is news
         self._listeners: list[EventListener] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Schedules (polling, market refresh) run on the loop's clock; `sleep` and `clock` time
@@ -145,13 +146,26 @@ class CcxtExchange:
         if self.recipe.spot:
             return await self._holdings()
         raw = await self.calls.send("positions", self.client.fetch_positions)
-        out = []
+        out: list[Position] = []
         for item in raw:
             if item.get("symbol") in (self.client.markets or {}):  # ours, not a delisted one
                 position = parse_position(item, self.markets.size(item["symbol"]))
                 if position is not None:
                     out.append(position)
+        self._tell_positions(out)
         return out
+
+    def _tell_positions(self, positions: list[Position]) -> None:
+        """Whoever read them (the poller, a refresh before a plan), changes become events."""
+        now = {p.symbol: p for p in positions}
+        for symbol in set(self._positions) | set(now):
+            new = now.get(symbol) or Position(symbol, Decimal(0), Decimal(0))
+            old = self._positions.get(symbol)
+            if old is None and not new.size:
+                continue
+            if old is None or (old.size, old.entry_price) != (new.size, new.entry_price):
+                self.emit(ExchangeEvent("position", symbol, position=new))
+        self._positions = now
 
     async def _holdings(self) -> list[Position]:
         """Spot has no positions: what is held of a traded pair's coin stands in for one (dust
@@ -232,10 +246,16 @@ class CcxtExchange:
         except ExchangeUnavailable as e:
             if e.retry_after is not None:  # refused for the rate: it was never placed
                 raise
-            return await self._after_lost_answer(client_id, market.symbol, trigger is not None, e)
+            found = await self._after_lost_answer(client_id, market.symbol, trigger is not None, e)
+            return self._told(found)
         order = self._parse(raw, trigger=trigger is not None)
         if not raw.get("status"):  # Bybit and OKX answer ids only: ask for the order itself
             order = await self._complete(order, raw, amount, side, type, trigger, reduce_only)
+        return self._told(order)
+
+    def _told(self, order: Order) -> Order:
+        """Our own calls are news too: the event stream hears of them now, not at the next poll."""
+        self.emit(ExchangeEvent("order", order.symbol, order=order))
         return order
 
     async def _after_lost_answer(
@@ -344,8 +364,7 @@ class CcxtExchange:
             if not raw.get("status"):
                 previous = self._orders.get(order_id, order)
                 order = replace(previous, symbol=symbol, status=CANCELED)
-            self._remember(order)
-            return order
+            return self._told(order)
         assert error is not None
         raise error
 
@@ -395,7 +414,7 @@ class CcxtExchange:
         order = self._parse(raw, trigger=trigger)
         if not raw.get("status"):
             order = await self._by_id(order.id, symbol, trigger) or order
-        return order
+        return self._told(order)
 
     # --- helpers --------------------------------------------------------------------------------
 

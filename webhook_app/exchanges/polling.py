@@ -1,5 +1,6 @@
 """Events for a venue that does not push them: poll open orders, positions and the balance, and
-emit what changed. An order that leaves the open list is looked up once to learn how it ended."""
+emit what changed. An order that leaves the open list is looked up once to learn how it ended;
+positions are compared by the adapter itself, whoever reads them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import BotError
-from .base import CANCELED, ExchangeEvent, Order, Position
+from .base import CANCELED, ExchangeEvent, Order
 
 if TYPE_CHECKING:
     from .base import Exchange
@@ -31,7 +32,6 @@ class VenuePoller:
     ) -> None:
         self.exchange, self.emit, self.known = exchange, emit, known
         self.interval_s, self._sleep = interval_s, sleep
-        self.positions: dict[str, Position] | None = None  # None until the first look
         self.balance_total: Decimal | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -61,7 +61,7 @@ class VenuePoller:
         """One round: compare the venue with what was known and emit the differences."""
         known = self.known()  # the open orders as last seen: listed, or placed by us since
         orders = {o.id: o for o in await self.exchange.fetch_open_orders()}
-        positions = {p.symbol: p for p in await self.exchange.fetch_positions()}
+        await self.exchange.fetch_positions()  # the adapter tells every change it reads
         balance = await self.exchange.fetch_balance()
         for order in orders.values():
             before = known.get(order.id)
@@ -70,15 +70,9 @@ class VenuePoller:
         for gone in set(known) - set(orders):
             ended = await self._ended(known[gone])
             self.emit(ExchangeEvent("order", ended.symbol, order=ended))
-        previous = self.positions if self.positions is not None else positions
-        for symbol in set(previous) | set(positions):
-            now = positions.get(symbol) or Position(symbol, Decimal(0), Decimal(0))
-            before = previous.get(symbol)
-            if before is None or (before.size, before.entry_price) != (now.size, now.entry_price):
-                self.emit(ExchangeEvent("position", symbol, position=now))
         if balance.total != self.balance_total:
             self.emit(ExchangeEvent("balance", balance=balance))
-        self.positions, self.balance_total = positions, balance.total
+        self.balance_total = balance.total
 
     async def _ended(self, order: Order) -> Order:
         """How an order that left the open list ended: filled, or cancelled (the default)."""

@@ -18,17 +18,25 @@ ERROR_STATUSES = frozenset({"rejected", "malformed", "failed", "needs_review"})
 
 class Notifier:
     def __init__(
-        self, poster: DiscordPoster, describe: Callable[[str], Awaitable[dict[str, Any]]]
+        self,
+        poster: DiscordPoster,
+        describe: Callable[[str], Awaitable[dict[str, Any]]],
+        *,
+        forum: bool = False,
     ) -> None:
         self.poster = poster
         self.describe = describe
+        self.forum = forum
         self._tasks: set[asyncio.Task[None]] = set()
 
     def outcome(self, answer: dict[str, Any]) -> None:
         """Post one outcome: to logs always, to errors when it needs a trader."""
         message = outcome_message(answer)
         alert_id = answer.get("alert_id")
-        self.poster.post_nowait("logs", message, alert_id)
+        logs = dict(message)
+        if self.forum and alert_id:  # a post of its own, where its fills and close will follow
+            logs["thread_name"] = f"{answer.get('symbol') or ''} · {alert_id}".strip(" ·")[:100]
+        self.poster.post_nowait("logs", logs, alert_id)
         if answer.get("status") in ERROR_STATUSES:
             self.poster.post_nowait("errors", message, alert_id)
 

@@ -47,14 +47,28 @@ class Outbox:
             OutboxItem(r["id"], r["channel"], json.loads(r["payload"]), r["alert_id"]) for r in rows
         ]
 
-    def delivered(self, ids: list[int], message_id: str | None) -> Any:
+    def delivered(
+        self, ids: list[int], message_id: str | None, thread_id: str | None = None
+    ) -> Any:
         now = self.journal.clock()
         return self.journal.worker.submit(
             lambda conn: conn.executemany(
-                "UPDATE outbox SET delivered_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
-                [(now, message_id, i) for i in ids],
+                "UPDATE outbox SET delivered_at=?, message_id=?, thread_id=?,"
+                " attempts=attempts+1 WHERE id=?",
+                [(now, message_id, thread_id, i) for i in ids],
             )
         )
+
+    async def thread_of(self, alert_id: str, channel: str) -> str | None:
+        """Where the alert's message went (a forum post's thread): its events go there too."""
+        row = await self.journal.worker.run(
+            lambda conn: conn.execute(
+                "SELECT thread_id FROM outbox WHERE alert_id=? AND channel=?"
+                " AND thread_id IS NOT NULL ORDER BY id LIMIT 1",
+                (alert_id, channel),
+            ).fetchone()
+        )
+        return row[0] if row else None
 
     def failed(self, ids: list[int], error: str) -> Any:
         return self.journal.worker.submit(

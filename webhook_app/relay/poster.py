@@ -72,7 +72,8 @@ def embed_chars(embed: Mapping[str, Any]) -> int:
 
 
 def mergeable(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if any(m.get(k) for m in (a, b) for k in ("content", "files", "_attachments")):
+    keys = ("content", "files", "_attachments", "thread_name", "_thread_id")
+    if any(m.get(k) for m in (a, b) for k in keys):
         return False
     if a.get("username") != b.get("username"):
         return False
@@ -218,7 +219,13 @@ class DiscordPoster:
         limit.update(status, body.pop("_headers", {}), body)
         if status < 300:
             self.delivered_messages += 1
-            self.outbox.delivered(batch.ids, str(body["id"]) if body.get("id") else None)
+            message_id = str(body["id"]) if body.get("id") else None
+            thread = (
+                str(body["channel_id"])
+                if batch.payload.get("thread_name") and body.get("channel_id")
+                else None
+            )  # a forum post: its thread takes the alert's events
+            self.outbox.delivered(batch.ids, message_id, thread)
             self._known.difference_update(batch.ids)
             return "delivered"
         if status == 429:
@@ -234,9 +241,12 @@ class DiscordPoster:
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
         assert self._session is not None
         self.requests += 1
+        params = {"wait": "true"}
+        if payload.get("_thread_id"):  # into an existing thread (a forum post)
+            params["thread_id"] = str(payload["_thread_id"])
         body_kw = _request_body(payload)
         try:
-            async with self._session.post(url, params={"wait": "true"}, **body_kw) as response:
+            async with self._session.post(url, params=params, **body_kw) as response:
                 text = await response.text()
                 try:
                     body = json.loads(text) if text else {}
@@ -256,7 +266,7 @@ def _request_body(payload: dict[str, Any]) -> dict[str, Any]:
     files[n], the embed pointing at attachment://name. A file gone from disk is left out."""
     attachments = payload.get("_attachments") or []
     files = [(a, Path(a["path"])) for a in attachments if Path(a["path"]).is_file()]
-    message = {k: v for k, v in payload.items() if k != "_attachments"}
+    message = {k: v for k, v in payload.items() if k not in ("_attachments", "_thread_id")}
     if not files:
         if attachments:  # the image it points at is gone: drop the reference
             message["embeds"] = [

@@ -15,6 +15,7 @@ from .api import api, bearer_auth
 from .keys import CLOCK, CORE, SETTINGS
 from .middleware import error_middleware
 from .routes import routes
+from .stream import stream
 
 
 def init_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> web.Application:
@@ -26,6 +27,7 @@ def init_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> w
     app.cleanup_ctx.append(_core_context)
     app.add_routes(routes)
     app.add_routes(api)
+    app.add_routes(stream)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ def venue_account(venue: str, market: str, base_url: str, **extra: Any) -> str:
         "poll_s = 3600",  # the tests poll by hand
     ]
     for key, value in extra.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"'))
+        lines.append(f"{key} = {json.dumps(value)}")  # TOML reads JSON's scalars
     return "\n".join(lines) + "\n"
 
 
