@@ -37,6 +37,7 @@ from .planning import Facts, plan_alert
 from .redaction import Redactor
 from .relay.messages import study_message
 from .relay.notifier import Notifier
+from .relay.poster import HELD
 from .relay.study_chart import chart_for_alert, save_chart, with_chart
 from .scheduling import Scheduler
 from .venues import Venue, Venues
@@ -240,7 +241,8 @@ class AlertService:
             )
             relay = self.redactor.redact_obj(relay)  # type: ignore[assignment]
             if self.notifier.poster.enabled("study"):
-                outbox = (("study", json.dumps(relay)),)  # durable with the alert itself
+                # Durable with the alert itself, and held until its chart step finishes.
+                outbox = (("study", json.dumps({**relay, HELD: True})),)
             else:
                 self.notifier.poster.post_nowait("study", relay, alert_id)  # to the log
             message = "relayed to Discord for approval"
@@ -271,6 +273,7 @@ class AlertService:
 
     async def _relay_with_chart(self, new: NewAlert, checked: Checked) -> None:
         alert = checked.intake.alert
+        path, why = None, "the chart step failed"
         try:
             png, why = await chart_for_alert(
                 self.charts,
@@ -281,16 +284,20 @@ class AlertService:
                 candles=self.settings.chart_candles,
             )
             path = save_chart(self.settings.data_dir, new.id, png) if png else None
-            if new.outbox:
-                await self.notifier.poster.outbox.rewrite(
-                    new.id, "study", lambda p: with_chart(p, path, why, alert.chart_url)
-                )
             logger.info("alert %s chart: %s", new.id, path or why)
         except Exception:  # the message must go, picture or not
             logger.exception("alert %s: the chart step failed", new.id)
-        finally:
-            if new.outbox:
-                self.notifier.poster.wake("study")
+        if not new.outbox:
+            return
+
+        def release(payload: dict[str, Any]) -> dict[str, Any]:
+            drawn = with_chart(payload, path, why, alert.chart_url)
+            return {k: v for k, v in drawn.items() if k != HELD}
+
+        try:
+            await self.notifier.poster.outbox.rewrite(new.id, "study", release)
+        finally:  # a message still held goes at the next start-up, without its picture
+            self.notifier.poster.wake("study")
 
 
 def _approver(data: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ class FakeDiscordWebhooks:
         self.received: list[Received] = []
         self.violations: list[Received] = []  # requests sent inside a retry_after
         self.fail_with: int | None = None
+        # Probability that a request meets a 429 its headers gave no warning of (a shared bucket,
+        # as other bots' traffic on the same channel causes), with this retry_after.
+        self.shared_429 = 0.0
+        self.shared_retry_after = 0.3
         self.buckets: dict[str, Bucket] = {}
         self._ids = itertools.count(1_000_000)
         self._runner: web.AppRunner | None = None
@@ -94,6 +99,14 @@ class FakeDiscordWebhooks:
             record.status = self.fail_with
             self.received.append(record)
             return web.json_response({"message": "server error"}, status=self.fail_with)
+        if self.shared_429 and random.random() < self.shared_429:  # noqa: S311
+            retry = self.shared_retry_after
+            bucket.blocked_until = max(bucket.blocked_until, now + retry)
+            record.status = 429
+            self.received.append(record)
+            body = {"message": "rate limited", "retry_after": retry, "global": False}
+            headers = {"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": "shared"}
+            return web.json_response(body, status=429, headers=headers)
         if now - bucket.started >= self.period_s:
             bucket.started, bucket.count = now, 0
         reset_after = bucket.started + self.period_s - now

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 MAX_EMBEDS = 10  # per message (Discord)
 MAX_EMBED_CHARS = 6000  # all embeds of one message together (Discord)
 _RETRYABLE = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+# A payload key: the message waits for its chart, and is queued only once that step rewrites it
+# (or at start-up, when the step that would have done so is gone).
+HELD = "_held"
 
 
 @dataclass
@@ -105,7 +108,10 @@ class DiscordPoster:
         for url in self.urls.values():
             self.limits.setdefault(url.reveal(), RateLimit(clock))
         self._wake = {c: asyncio.Event() for c in self.urls}
+        # Outbox ids queued or in flight. An id leaves only once its delivery is committed, under
+        # the channel's lock, so a sync that read the outbox before that cannot queue it again.
         self._known: set[int] = set()
+        self._locks = {c: asyncio.Lock() for c in self.urls}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -118,7 +124,7 @@ class DiscordPoster:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
         for channel in self.urls:
-            await self.sync_outbox(channel)
+            await self.sync_outbox(channel, held=True)
             self._tasks.append(asyncio.create_task(self._drain(channel), name=f"discord-{channel}"))
 
     async def close(self) -> None:
@@ -130,11 +136,24 @@ class DiscordPoster:
         if self._session is not None:
             await self._session.close()
 
-    async def sync_outbox(self, channel: str) -> None:
-        """Queue what the outbox holds for this channel and is not queued yet (after a restart)."""
-        for item in await self.outbox.pending(channel):
-            if item.id not in self._known:
-                self._enqueue(channel, Pending([item.id], item.payload))
+    async def sync_outbox(self, channel: str, *, held: bool = False) -> None:
+        """Queue what the outbox holds for this channel and is not queued yet: messages written
+        with an alert, and after a restart everything undelivered (`held` too: nothing is left
+        to finish them)."""
+        async with self._locks[channel]:
+            for item in await self.outbox.pending(channel):
+                if item.id not in self._known and (held or not item.payload.get(HELD)):
+                    self._enqueue(channel, Pending([item.id], item.payload))
+
+    def _settle(self, channel: str, ids: list[int], written: Any) -> None:
+        """Forget ids once the outbox has them as delivered (or failed) for good."""
+
+        async def forget() -> None:
+            await written
+            async with self._locks[channel]:
+                self._known.difference_update(ids)
+
+        self._spawn(forget())
 
     async def post(
         self, channel: str, payload: dict[str, Any], alert_id: str | None = None
@@ -225,8 +244,7 @@ class DiscordPoster:
                 if batch.payload.get("thread_name") and body.get("channel_id")
                 else None
             )  # a forum post: its thread takes the alert's events
-            self.outbox.delivered(batch.ids, message_id, thread)
-            self._known.difference_update(batch.ids)
+            self._settle(channel, batch.ids, self.outbox.delivered(batch.ids, message_id, thread))
             return "delivered"
         if status == 429:
             return "rate_limited"
@@ -234,8 +252,7 @@ class DiscordPoster:
             return "retry"
         reason = f"HTTP {status}: {str(body.get('message', ''))[:200]}"
         logger.error("discord %s refused a message (%s); dropped", channel, reason)
-        self.outbox.failed(batch.ids, reason)
-        self._known.difference_update(batch.ids)
+        self._settle(channel, batch.ids, self.outbox.failed(batch.ids, reason))
         return "dropped"
 
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
@@ -266,7 +283,7 @@ def _request_body(payload: dict[str, Any]) -> dict[str, Any]:
     files[n], the embed pointing at attachment://name. A file gone from disk is left out."""
     attachments = payload.get("_attachments") or []
     files = [(a, Path(a["path"])) for a in attachments if Path(a["path"]).is_file()]
-    message = {k: v for k, v in payload.items() if k not in ("_attachments", "_thread_id")}
+    message = {k: v for k, v in payload.items() if k not in ("_attachments", "_thread_id", HELD)}
     if not files:
         if attachments:  # the image it points at is gone: drop the reference
             message["embeds"] = [

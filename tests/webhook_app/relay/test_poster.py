@@ -19,7 +19,13 @@ from webhook_app.config import Secret
 from webhook_app.journal import Journal
 from webhook_app.redaction import Redactor
 from webhook_app.relay.outbox import Outbox
-from webhook_app.relay.poster import MAX_EMBED_CHARS, MAX_EMBEDS, DiscordPoster, embed_chars
+from webhook_app.relay.poster import (
+    HELD,
+    MAX_EMBED_CHARS,
+    MAX_EMBEDS,
+    DiscordPoster,
+    embed_chars,
+)
 
 
 @pytest.fixture
@@ -110,6 +116,41 @@ async def test_a_message_discord_refuses_is_dropped_not_retried(tmp_path: Path) 
     rows = await journal.query("SELECT error FROM outbox")
     assert rows == [{"error": "HTTP 400: server error"}]
     await poster.close()
+    await journal.close()
+    await fake.close()
+
+
+async def test_held_messages_wait_for_release_and_syncs_never_send_twice(tmp_path: Path) -> None:
+    """A message written with its alert waits for its chart step; many syncs racing deliveries
+    (one per alert in a burst) queue each message once; a restart sends what is still held."""
+    fake = await FakeDiscordWebhooks(limit=1000, period_s=1.0).start()
+    journal = Journal(tmp_path)
+    await journal.start()
+    outbox = Outbox(journal)
+    poster = DiscordPoster({"study": Secret(fake.url("study"))}, outbox, Redactor(), linger_s=0)
+    await poster.start()
+    held = await outbox.add("study", {"embeds": [{"title": "held"}], HELD: True}, "a1")
+    ids = [await outbox.add("study", {"embeds": [{"title": f"m{i}"}]}) for i in range(60)]
+    for _ in range(60):  # a wake per alert, while the first ones are being delivered
+        poster.wake("study")
+        await asyncio.sleep(0.002)
+    await fake.wait_for(lambda: len(fake.embeds("study")) >= len(ids))
+    await asyncio.sleep(0.3)
+    titles = [e["title"] for e in fake.embeds("study")]
+    assert sorted(titles) == sorted(f"m{i}" for i in range(60))  # each once, "held" not yet
+
+    assert await outbox.rewrite("a1", "study", lambda p: {"embeds": p["embeds"]})  # released
+    poster.wake("study")
+    await fake.wait_for(lambda: "held" in [e["title"] for e in fake.embeds("study")])
+    await poster.close()
+
+    await outbox.add("study", {"embeds": [{"title": "orphan"}], HELD: True}, "a2")
+    restarted = DiscordPoster({"study": Secret(fake.url("study"))}, outbox, Redactor())
+    await restarted.start()  # its chart step died with the last process: send it as it is
+    await fake.wait_for(lambda: "orphan" in [e["title"] for e in fake.embeds("study")])
+    assert all(HELD.encode() not in r.raw for r in fake.received)
+    assert held not in [i.id for i in await outbox.pending()]
+    await restarted.close()
     await journal.close()
     await fake.close()
 
