@@ -80,6 +80,13 @@ CASES = [
         "field 'action' must be one of buy, sell, got 'hold'",
     ),
     ("bad type", alert(type="stop"), 400, "field 'type' must be one of market, limit"),
+    ("blank type", alert(type=" "), 400, "field 'type' is empty; use one of market, limit"),
+    (
+        "deep nesting",
+        alert(comment=[[[[[[[["deep"]]]]]]]]),  # 9 levels with the body itself
+        400,
+        "body is nested more than 8 levels deep",
+    ),
     ("missing price", alert(price=None), 400, "field 'price' is required"),
     ("missing SL", alert(**{"long SL": None}), 400, "field 'long SL' is required for a buy entry"),
     (

@@ -45,8 +45,8 @@ class CcxtCalls:
 
         attempt = 0
         while True:
-            wait = self.quiet_until - self.clock()
-            if wait > 0:
+            # Another call's 429 may extend the window while this one waits: look again.
+            while (wait := self.quiet_until - self.clock()) > 0:
                 await self.sleep(wait)
             try:
                 return await call(*args)

@@ -97,7 +97,8 @@ class PaperVenue:
     ) -> None:
         """Move the market: resting stops, take-profits and limits it reaches fill now. `swept`:
         the market traded every price since the last one (a bar's path), so a stop or
-        take-profit on the way fills at its own level instead of at the new price."""
+        take-profit on the way fills at its own level instead of at the new price. A `volume`
+        is all that traded there: resting limits fill at most that much (in part, perhaps)."""
         if not price.is_finite() or price <= 0:
             raise OrderRejected(f"price for {symbol} must be a positive number, got {price}")
         now = self.now_ms()
@@ -108,7 +109,7 @@ class PaperVenue:
         writes = [paper_store.price_writer(symbol, price, now, bar)]
         for exchange in self.accounts.values():
             exchange.note_price(symbol, price, now)
-            exchange.engine.on_price(symbol, previous, price, now, swept)
+            exchange.engine.on_price(symbol, previous, price, now, swept, volume or None)
             writes.append(exchange.flush())
         await self.store.run(paper_store.combine(writes))
         for exchange in self.accounts.values():

@@ -226,10 +226,12 @@ class PaperEngine:
         price: Decimal,
         now_ms: float,
         swept: bool = False,
+        volume: Decimal | None = None,
     ) -> None:
         """A new market price: fill the resting orders it reaches, nearest trigger first. A stop
         or take-profit fills at the new price (the market jumped there), or at its own level when
-        the market `swept` every price on the way (a replayed bar's path)."""
+        the market `swept` every price on the way (a replayed bar's path). `volume`, when given,
+        is all that traded: resting limits share it and may fill only in part."""
         self.revalue(symbol)
         resting = self._open_by_symbol.get(symbol, {})
         due = [o for o in resting.values() if _is_hit(o, price)]
@@ -240,7 +242,15 @@ class PaperEngine:
                 continue  # cancelled by an earlier fill (position went flat)
             if order.type is OrderType.LIMIT:
                 assert order.price is not None
-                self._fill(order, order.price, self.maker_fee, now_ms)
+                part = order.remaining if volume is None else min(order.remaining, volume)
+                if part <= 0:
+                    self._add_open(order)  # nothing left to trade against at this price
+                    continue
+                filled = self._fill(order, order.price, self.maker_fee, now_ms, part)
+                if volume is not None:
+                    volume -= part
+                if filled.is_open:
+                    self._add_open(filled)
             else:
                 fill = _level(order) if swept and previous is not None else price
                 self._fill(order, fill, self.taker_fee, now_ms)
@@ -299,9 +309,17 @@ class PaperEngine:
                 f"would exceed equity {equity:.2f} x leverage {self.max_leverage}"
             )
 
-    def _fill(self, order: Order, price: Decimal, fee_rate: Decimal, now_ms: float) -> Order:
+    def _fill(
+        self,
+        order: Order,
+        price: Decimal,
+        fee_rate: Decimal,
+        now_ms: float,
+        amount: Decimal | None = None,
+    ) -> Order:
         state = self.positions.setdefault(order.symbol, PositionState())
-        amount = order.remaining
+        volume_limited = amount is not None
+        amount = order.remaining if amount is None else amount
         if order.reduce_only or (self.spot and order.side is Side.SELL):  # spot never goes short
             amount = min(amount, abs(state.size)) if _reduces(state.size, order.side) else ZERO
             if amount <= 0:
@@ -312,11 +330,19 @@ class PaperEngine:
         realized = self._apply_to_position(order, state, amount, price, fee, now_ms)
         self.balance += realized - fee
         self.revalue(order.symbol)
+        done = order.filled + amount
+        average = (
+            price
+            if not order.filled or order.average is None
+            else (order.average * order.filled + price * amount) / done
+        )
         filled = replace(
             order,
-            status=CLOSED,
-            filled=order.filled + amount,
-            average=price,
+            # Only a limit short of volume stays open for the rest; a reduce-only order cut to
+            # the position is done (nothing is left for it to reduce).
+            status=order.status if volume_limited and done < order.amount else CLOSED,
+            filled=done,
+            average=average,
             fee=order.fee + fee,
         )
         self.changes.balance = True

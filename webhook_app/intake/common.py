@@ -75,10 +75,29 @@ def load_json_object(text: str) -> dict[str, Any]:
             f"body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}{hint}"
         ) from None
     except RecursionError:
-        raise MalformedAlert("body is nested too deeply") from None
+        raise MalformedAlert(f"body is nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(data, dict):
         raise MalformedAlert("body must be a JSON object ({...}), not a " + _type_name(data))
+    if _too_deep(data):  # an alert is flat: deep nesting is an attack on whoever reads it next
+        raise MalformedAlert(f"body is nested more than {MAX_DEPTH} levels deep")
     return data
+
+
+MAX_DEPTH = 8
+
+
+def _too_deep(data: Any) -> bool:
+    """Without recursion: a body the parser took may still be too deep to write back out."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def _type_name(value: Any) -> str:
@@ -131,8 +150,10 @@ class Fields:
         required: bool = False,
     ) -> str | None:
         value = self.string(name, required=required)
-        if not value:
+        if value is None:
             return default
+        if not value.strip():  # sent but blank: a placeholder that came out empty, not "default"
+            raise MalformedAlert(f"field {name!r} is empty; use one of {', '.join(options)}")
         lowered = value.lower()
         options = tuple(options)
         if lowered not in options:

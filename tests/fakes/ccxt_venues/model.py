@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,11 +174,15 @@ class Fault:
     count: int | None
     method: str | None
     options: dict[str, Any]
+    probability: float = 1.0
     hits: int = 0
 
     @property
     def active(self) -> bool:
         return self.count is None or self.hits < self.count
+
+    def rolls(self) -> bool:
+        return self.probability >= 1.0 or random.random() < self.probability  # noqa: S311
 
     def matches(self, req: RecordedRequest) -> bool:
         if self.method is not None and self.method != req.method:

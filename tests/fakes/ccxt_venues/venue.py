@@ -69,6 +69,8 @@ class FakeVenue(OrderEngine):
         self.crashes: list[tuple[RecordedRequest, Exception]] = []
         self.inside_retry_after = 0
         self.retry_after_until: float | None = None
+        self.retry_after_from = 0.0  # when the last 429 went out
+        self.retry_after_grace = 0.0  # seconds a request may still have been in flight
         self._ids = itertools.count(1_000_001)
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -111,13 +113,21 @@ class FakeVenue(OrderEngine):
 
     # -- test controls -----------------------------------------------------------------------
     def inject(
-        self, target: str, kind: str, count: int | None = 1, *, method: str | None = None, **kw: Any
+        self,
+        target: str,
+        kind: str,
+        count: int | None = 1,
+        *,
+        method: str | None = None,
+        probability: float = 1.0,
+        **kw: Any,
     ) -> Fault:
         """Queue a fault for requests whose operation name or path contains `target`.
 
         Operation names: create_order, cancel_order, fetch_order, fetch_open_orders, edit_order,
         fetch_positions, fetch_balance, fetch_ohlcv, load_markets, set_leverage. count=None
-        means every matching request. Options per kind: see _FAULT_OPTIONS.
+        means every matching request; `probability` makes each match fire only that often (a
+        storm). Options per kind: see _FAULT_OPTIONS.
         """
         if kind not in _FAULT_OPTIONS:
             raise ValueError(f"unknown fault kind {kind!r}, expected one of {FAULT_KINDS}")
@@ -126,7 +136,7 @@ class FakeVenue(OrderEngine):
             raise ValueError(f"{kind} takes {sorted(_FAULT_OPTIONS[kind])}, got {sorted(unknown)}")
         if kind == "reject" and kw.get("code") is None:
             raise ValueError("reject needs code=<venue error code>")
-        fault = Fault(target, kind, count, method, _FAULT_OPTIONS[kind] | kw)
+        fault = Fault(target, kind, count, method, _FAULT_OPTIONS[kind] | kw, probability)
         self.faults.append(fault)
         return fault
 
@@ -248,6 +258,7 @@ class FakeVenue(OrderEngine):
             seconds = float(fault.options["retry_after"])
             until = req.time + seconds
             self.retry_after_until = max(self.retry_after_until or 0.0, until)
+            self.retry_after_from = req.time
             error = self.api.rate_limit_error(fault.options["status"], fault.options["body"])
             retry_after = str(int(seconds)) if seconds == int(seconds) else str(seconds)
             error.headers["Retry-After"] = retry_after
@@ -255,13 +266,17 @@ class FakeVenue(OrderEngine):
         return self.api.unavailable_error(fault.options["status"], fault.options["body"])
 
     def _note_retry_window(self, req: RecordedRequest) -> None:
-        if self.retry_after_until is not None and req.time < self.retry_after_until:
+        """A request that arrives inside a Retry-After it could already have read. One that
+        arrives within `retry_after_grace` of the 429 left before the client could read it."""
+        if self.retry_after_until is not None and (
+            self.retry_after_from + self.retry_after_grace <= req.time < self.retry_after_until
+        ):
             req.inside_retry_after = True
             self.inside_retry_after += 1
 
     def _take_fault(self, req: RecordedRequest, kinds: tuple[str, ...]) -> Fault | None:
         for fault in self.faults:
-            if fault.kind in kinds and fault.active and fault.matches(req):
+            if fault.kind in kinds and fault.active and fault.matches(req) and fault.rolls():
                 fault.hits += 1
                 req.faults.append(fault.kind)
                 return fault

@@ -142,6 +142,26 @@ async def test_limit_rests_then_fills_at_its_price_as_maker(ex: PaperExchange) -
     )
 
 
+async def test_a_limit_fills_only_as_much_as_traded(ex: PaperExchange, venue: PaperVenue) -> None:
+    await ex.create_order("BTCUSDT", T.LIMIT, Side.BUY, D("1"), D("39500"), client_id="l")
+    await venue.feed_price("BTCUSDT", D("39400"), volume=D("0.3"))
+    part = await ex.fetch_order("l", "BTCUSDT")
+    assert part is not None and (part.status, part.filled, part.remaining) == (
+        "open",
+        D("0.3"),
+        D("0.7"),
+    )
+    await venue.feed_price("BTCUSDT", D("39300"), volume=D("5"))
+    done = await ex.fetch_order("l", "BTCUSDT")
+    assert done is not None and (done.status, done.filled, done.average) == (
+        "closed",
+        D("1"),
+        D("39500"),
+    )
+    (position,) = await ex.fetch_positions()
+    assert position.size == D("1")
+
+
 async def test_stop_through_the_market_is_refused(ex: PaperExchange) -> None:
     with pytest.raises(OrderRejected, match="would trigger immediately"):
         await ex.create_order(

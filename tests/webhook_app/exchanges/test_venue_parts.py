@@ -240,3 +240,25 @@ assert not loaded, loaded
     subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3], timeout=60
     )
+
+
+async def test_a_call_waiting_out_a_429_waits_again_if_another_429_extends_it() -> None:
+    """The gate is read again after each sleep: a Retry-After that grew meanwhile still holds."""
+    from webhook_app.exchanges.ccxt_calls import CcxtCalls
+
+    now = [0.0]
+    sent_at: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        if now[0] == 0.0:  # while the first wait runs, another caller meets a longer 429
+            calls.quiet_until = 5.0
+        now[0] += seconds
+
+    async def call() -> str:
+        sent_at.append(now[0])
+        return "ok"
+
+    calls = CcxtCalls("acct", "binance", lambda: now[0], sleep)
+    calls.quiet_until = 2.0
+    assert await calls.send("fetch_order", call) == "ok"
+    assert sent_at == [5.0]
