@@ -51,6 +51,12 @@ class Account:
     # closed position's leftover stop and take-profits cancelled.
     auto_breakeven: bool = False
     cleanup_on_close: bool = False
+    # The risk guard (each off when unset): positions open at once, orders sent per minute, and
+    # the day's loss from the start-of-day equity (UTC), which switches the account to
+    # reducing-only when crossed.
+    max_open_positions: int | None = None
+    max_orders_per_minute: int | None = None
+    max_daily_loss_pct: Decimal | None = None
     ib_host: str = "127.0.0.1"
     ib_port: int = 7497  # TWS paper; 7496 TWS live, 4002 / 4001 IB Gateway paper / live
     ib_client_id: int = 1
@@ -81,6 +87,9 @@ _ACCOUNT_KEYS = {
     "rate_limit",
     "auto_breakeven",
     "cleanup_on_close",
+    "max_open_positions",
+    "max_orders_per_minute",
+    "max_daily_loss_pct",
     "api_url",
     "timeout_ms",
     "lookup_window_s",
@@ -146,6 +155,8 @@ _VENUE_NUMBERS = (  # name, type, low, high
     ("poll_s", float, 0.1, 3600),
     ("ib_port", int, 1, 65535),
     ("ib_client_id", int, 0, 2**31 - 1),
+    ("max_open_positions", int, 1, 10_000),
+    ("max_orders_per_minute", int, 1, 100_000),
 )
 
 
@@ -197,6 +208,7 @@ _NUMBERS = (
     ("max_risk_pct", Decimal("0.01"), Decimal(100)),
     ("max_leverage", Decimal("0.01"), Decimal(200)),
     ("max_notional", Decimal("0.000001"), None),
+    ("max_daily_loss_pct", Decimal("0.01"), Decimal(100)),
     ("balance", Decimal(0), None),
     ("taker_fee", Decimal(0), Decimal("0.1")),
     ("maker_fee", Decimal(0), Decimal("0.1")),

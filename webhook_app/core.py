@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +12,8 @@ from typing import Any
 from .charts import ChartRenderer
 from .config import Settings
 from .event_hub import EventHub
-from .events import APPROVAL, Draft
+from .events import APPROVAL, CLOSED, FILL, POSITION, Draft, StreamEvent
+from .exchanges.base import ExchangeEvent
 from .exchanges.paper import PaperVenue
 from .execution import Executor, Job
 from .guard import TradingSwitch
@@ -25,8 +27,9 @@ from .relay.event_messages import EventMessenger
 from .relay.notifier import Notifier
 from .relay.outbox import Outbox
 from .relay.poster import DiscordPoster
+from .risk import RiskMeter
 from .service import AlertService
-from .venues import Venues
+from .venues import Venue, Venues
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,9 @@ class Core:
             charts=self.charts,
         )
         self.service.approvals.on_decision.append(self._approval_event)
+        self.risk = RiskMeter(self.journal, self.switch, self.notifier, clock)
+        self.executor.risk = self.risk
+        self.events.listeners.append(self._risk_on_event)
 
     async def _describe(self, alert_id: str) -> dict[str, Any]:
         return (await self.service.status(alert_id)).body
@@ -107,6 +113,17 @@ class Core:
         row = await self.journal.get(alert_id)
         risk = (row.plan or {}).get("risk_amount") if row is not None else None
         return Decimal(risk) if risk else None
+
+    def _risk_on_price(self, venue: Venue, event: ExchangeEvent) -> None:
+        if event.kind == "price":
+            self.management.spawn(self.risk.check_loss(venue))
+
+    def _risk_on_event(self, event: StreamEvent) -> None:
+        """A fill or a price move may cross the daily loss limit between two alerts."""
+        if event.topic in (FILL, CLOSED, POSITION):
+            account = self.settings.accounts.get(event.venue)
+            if account is not None and account.max_daily_loss_pct is not None:
+                self.management.spawn(self.risk.check_loss(self.venues.get(event.venue)))
 
     def _approval_event(self, alert_id: str, account: str, decision: str, by: str) -> None:
         self.events.publish(
@@ -123,6 +140,10 @@ class Core:
         await self.journal.start()
         problems = await self.venues.start()
         await self.events.start(self.venues)
+        await self.risk.load()
+        for venue in self.venues:  # prices move the day's loss between fills too
+            if venue.account.max_daily_loss_pct is not None:
+                venue.exchange.subscribe(functools.partial(self._risk_on_price, venue))
         await self.poster.start()
         if self.poster.enabled("study"):
             self.charts.warm_up()  # import mplfinance now, not on the first alert's budget

@@ -9,19 +9,22 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import AlertRejected, ExecutionError, Halted
 from .exchanges.base import Market
 from .guard import TradingSwitch
 from .journal import FAILED, HALTED, REJECTED, Journal
-from .models import ALL_SYMBOLS, Alert, PlaceOrder
+from .models import ALL_SYMBOLS, Alert, OrderPlan, PlaceOrder
 from .placement import Outcome, PlanRun
 from .plan_rows import order_rows
 from .planning import Facts, plan_alert
 from .protection import Armed, ProtectionWatch
 from .recovery import recover
 from .venues import Venue, Venues
+
+if TYPE_CHECKING:
+    from .risk import RiskMeter
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +84,7 @@ class Executor:
         self.watch = ProtectionWatch(journal, self.queues.submit)
         self.listeners: list[Callable[[str], None]] = []  # called with an alert id once final
         self.on_outcome: list[Callable[[Job, Outcome], None]] = []  # the event stream's "alert"
+        self.risk: RiskMeter | None = None  # the risk guard's figures (set by the core)
         for venue in venues:
             venue.exchange.subscribe(functools.partial(self.watch.on_event, venue))
 
@@ -117,19 +121,10 @@ class Executor:
                 logger.exception("alert %s: a listener failed", alert_id)
 
     async def _run(self, job: Job) -> Outcome:
-        alert, venue, market = job.alert, job.venue, job.market
-        seen = alert.reference_price if alert.reference_price is not None else alert.price
-        if job.approval and venue.book.prices.get(market.symbol) is not None:
-            seen = None  # an approval comes minutes later: the market has its own price by now
-        if seen is not None and market.symbol != ALL_SYMBOLS:
-            if venue.exchange.priced_by_alerts:  # the paper venue's market moves with the alerts
-                await venue.exchange.feed_price(market.symbol, seen)  # type: ignore[attr-defined]
-            venue.book.note_price(market.symbol, seen)
+        venue, market = job.venue, job.market
+        await self._note_alert_price(job)
         try:
-            if not venue.exchange.features.complete_events and market.symbol != ALL_SYMBOLS:
-                await venue.book.refresh(venue.exchange, market.symbol)
-            plan = plan_alert(alert, venue.account, _without_own(venue.book.facts(market), job))
-            self.switch.check_plan(plan)
+            plan = await self._plan(job)
         except ArithmeticError:
             return Outcome(REJECTED, "the alert's numbers are out of any tradable range")
         except AlertRejected as e:
@@ -138,17 +133,13 @@ class Executor:
             return Outcome(HALTED, e.message)
         except ExecutionError as e:  # the venue could not be read: nothing was sent
             return Outcome(FAILED, f"nothing sent: {e.message}")
-        await self.journal.save_plan(job.alert_id, plan.to_json(), order_rows(job.alert_id, plan))
-        deferred = [s for s in plan.steps if isinstance(s, PlaceOrder) and s.after_fill]
-        armed = None
-        if deferred:  # watched before the entry is sent: a fill during the call is not lost
-            armed = Armed(
-                job.alert_id, alert, venue, market, plan, deferred, plan.size or Decimal(0)
-            )
-            self.watch.arm(armed)
-        outcome = await PlanRun(self.journal, venue, market, job.alert_id, plan).run()
-        outcome.warnings[:0] = list(plan.notes)
-        await self._read_back(venue, market)
+        try:
+            outcome, armed = await self._send(job, plan)
+        finally:
+            if self.risk is not None:  # the position it opened (if any) is in the book now
+                self.risk.release(venue.account.name, market.symbol)
+        if self.risk is not None:
+            await self.risk.check_loss(venue)
         if armed is not None:
             if outcome.armed:
                 armed.steps = outcome.armed  # less what the venue carries on the entry itself
@@ -156,6 +147,47 @@ class Executor:
             else:
                 self.watch.disarm(armed)
         return outcome
+
+    async def _send(self, job: Job, plan: OrderPlan) -> tuple[Outcome, Armed | None]:
+        venue, market = job.venue, job.market
+        await self.journal.save_plan(job.alert_id, plan.to_json(), order_rows(job.alert_id, plan))
+        deferred = [s for s in plan.steps if isinstance(s, PlaceOrder) and s.after_fill]
+        armed = None
+        if deferred:  # watched before the entry is sent: a fill during the call is not lost
+            armed = Armed(
+                job.alert_id, job.alert, venue, market, plan, deferred, plan.size or Decimal(0)
+            )
+            self.watch.arm(armed)
+        outcome = await PlanRun(self.journal, venue, market, job.alert_id, plan).run()
+        outcome.warnings[:0] = list(plan.notes)
+        await self._read_back(venue, market)
+        return outcome, armed
+
+    async def _note_alert_price(self, job: Job) -> None:
+        alert, venue, market = job.alert, job.venue, job.market
+        seen = alert.reference_price if alert.reference_price is not None else alert.price
+        if job.approval and venue.book.prices.get(market.symbol) is not None:
+            seen = None  # an approval comes minutes later: the market has its own price by now
+        if seen is not None and market.symbol != ALL_SYMBOLS:
+            if venue.exchange.priced_by_alerts:  # the paper venue's market moves with the alerts
+                await venue.exchange.feed_price(market.symbol, seen)  # type: ignore[attr-defined]
+            venue.book.note_price(market.symbol, seen)
+
+    async def _plan(self, job: Job) -> OrderPlan:
+        """The facts (fresh from a venue whose events may lag), the plan, the kill switch."""
+        venue, market = job.venue, job.market
+        if not venue.exchange.features.complete_events and market.symbol != ALL_SYMBOLS:
+            await venue.book.refresh(venue.exchange, market.symbol)
+        if self.risk is not None:  # a loss since the last look switches to reducing first
+            await self.risk.check_loss(venue)
+        facts = _without_own(venue.book.facts(market), job)
+        if self.risk is not None:
+            facts = self.risk.facts(venue, facts)
+        plan = plan_alert(job.alert, venue.account, facts)
+        self.switch.check_plan(plan)
+        if self.risk is not None:  # counted before the next alert is planned (no await between)
+            self.risk.reserve(venue.account.name, plan)
+        return plan
 
     async def _read_back(self, venue: Venue, market: Market) -> None:
         """A venue whose events may lag is read again after the plan: the book (and the event

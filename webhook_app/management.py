@@ -33,9 +33,9 @@ class Management:
         if account is None or event.sym is None:
             return
         if event.topic == FILL and event.data.get("role") == "tp1" and account.auto_breakeven:
-            self._spawn(self.breakeven(event.venue, event.sym, event.alert_id))
+            self.spawn(self.breakeven(event.venue, event.sym, event.alert_id))
         elif event.topic == CLOSED and account.cleanup_on_close:
-            self._spawn(self.cleanup(event.venue, event.sym, event.alert_id))
+            self.spawn(self.cleanup(event.venue, event.sym, event.alert_id))
 
     async def breakeven(self, account: str, symbol: str, origin: str | None) -> str | None:
         """TP1 filled: the stop of what is left moves to the entry price."""
@@ -102,7 +102,7 @@ class Management:
         )
         return alert_id
 
-    def _spawn(self, coro: object) -> None:
+    def spawn(self, coro: object) -> None:
         task = asyncio.create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -11,6 +11,7 @@ from ..models import Alert, AlertKind, OrderPlan
 from .entry import plan_entry, resize_for_fill, size_by_risk, take_profit_ladder
 from .exits import plan_breakeven, plan_exit
 from .facts import Facts
+from .limits import check_limits
 from .orders import plan_cancel, plan_cancel_all, plan_close, plan_order
 
 __all__ = ["Facts", "plan_alert", "resize_for_fill", "size_by_risk", "take_profit_ladder"]
@@ -36,4 +37,6 @@ def plan_alert(alert: Alert, account: Account, facts: Facts) -> OrderPlan:
             symbol=facts.market.symbol,
             notes=(f"{alert.message!r} is informational: nothing to do",),
         )
-    return planner(alert, account, facts)
+    plan = planner(alert, account, facts)
+    check_limits(plan, account, facts)
+    return plan

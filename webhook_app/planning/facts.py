@@ -22,3 +22,8 @@ class Facts:
     open_orders: tuple[Order, ...] = field(default=())
     free: Decimal | None = None  # quote currency available for new orders
     features: Features = Features()  # how the venue protects a position
+    # For the risk guard: positions open on the account's other symbols, orders sent in the
+    # last minute, and the equity the day started with.
+    open_positions: int = 0
+    orders_last_minute: int = 0
+    day_start_equity: Decimal | None = None
