@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from dotenv import dotenv_values
 
 from .accounts import DEFAULT_ACCOUNT, KNOWN_EXCHANGES, PAPER, Account, load_accounts_file
+from .addresses import parse_networks
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,10 @@ class Settings:
     chart_budget_s: float = 2.0  # the most a study message waits for its chart image
     chart_candles: int = 120
     discord_logs_forum: bool = False  # the logs channel is a forum: a post (thread) per alert
+    # Source controls on the alert routes (off by default): see web/sources.py.
+    ip_allowlist: tuple[Any, ...] | None = None
+    trusted_proxies: tuple[Any, ...] | None = None
+    auth_fail_limit: int = 0  # failed authentications per address per minute; 0 = no limit
     discord_study_url: Secret | None = None
     discord_logs_url: Secret | None = None
     discord_errors_url: Secret | None = None
@@ -149,6 +155,9 @@ def load_settings(
         / 1000,
         chart_candles=int(reader.decimal("CHART_CANDLES", Decimal(120), minimum=Decimal(10))),
         discord_logs_forum=reader.flag("DISCORD_LOGS_FORUM", False),
+        ip_allowlist=parse_networks("IP_ALLOWLIST", env.get("IP_ALLOWLIST")),
+        trusted_proxies=parse_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
+        auth_fail_limit=int(reader.decimal("AUTH_FAIL_LIMIT", Decimal(0), minimum=Decimal(0))),
         discord_study_url=reader.url("DISCORD_STUDY_URL"),
         discord_logs_url=reader.url("DISCORD_LOGS_URL"),
         discord_errors_url=reader.url("DISCORD_ERRORS_URL"),

@@ -15,12 +15,17 @@ from .api import api, bearer_auth
 from .keys import CLOCK, CORE, SETTINGS
 from .middleware import error_middleware
 from .routes import routes
+from .sources import SourceControls
 from .stream import stream
 
 
 def init_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> web.Application:
+    sources = SourceControls(
+        settings.ip_allowlist, settings.trusted_proxies, settings.auth_fail_limit
+    )
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[error_middleware, bearer_auth]
+        client_max_size=settings.max_body_bytes,
+        middlewares=[error_middleware, sources.middleware, bearer_auth],
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
