@@ -4,6 +4,7 @@ repeats itself or reports out of order (polling, websockets, reconnects) is told
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -84,13 +85,27 @@ class _Opening:
     fees: Decimal = Decimal(0)
 
 
+FINAL_KEPT = 10_000  # finished orders remembered, to drop their repeated news
+
+
 @dataclass
 class EventTracker:
     account: str
     orders: dict[str, _Seen] = field(default_factory=dict)
+    finished: deque[str] = field(default_factory=deque)  # oldest first, to forget past the cap
     positions: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     trades: dict[str, _Trade] = field(default_factory=dict)
     opening: dict[str, _Opening] = field(default_factory=dict)
+
+    def _finished(self, order_id: str) -> None:
+        """Keep the last FINAL_KEPT finished orders: memory stays flat however long it runs. A
+        venue repeats news of recent orders (a reconnect, a poll), not of ten thousand ago."""
+        self.finished.append(order_id)
+        while len(self.finished) > FINAL_KEPT:
+            old = self.finished.popleft()
+            seen = self.orders.get(old)
+            if seen is not None and seen.final:
+                del self.orders[old]
 
     def translate(self, event: ExchangeEvent) -> list[Draft]:
         out: list[Draft] = []
@@ -119,6 +134,8 @@ class EventTracker:
             return []
         fee_before = seen.fee if seen is not None else Decimal(0)
         self.orders[order.id] = _Seen(final, order.filled, order.status, shape, order.fee)
+        if final and (seen is None or not seen.final):
+            self._finished(order.id)
         out = []
         before = seen.filled if seen is not None else Decimal(0)
         if order.filled > before:

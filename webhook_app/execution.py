@@ -186,7 +186,7 @@ class Executor:
         plan = plan_alert(job.alert, venue.account, facts)
         self.switch.check_plan(plan)
         if self.risk is not None:  # counted before the next alert is planned (no await between)
-            self.risk.reserve(venue.account.name, plan)
+            self.risk.reserve(venue.account, plan)
         return plan
 
     async def _read_back(self, venue: Venue, market: Market) -> None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from .accounts import Account
 from .guard import ACTIVE, REDUCING, TradingSwitch
 from .journal import Journal
 from .models import OrderPlan, PlaceOrder
@@ -49,8 +50,10 @@ class RiskMeter:
     def facts(self, venue: Venue, facts: Facts) -> Facts:
         """The planner's facts with the guard's figures filled in."""
         account = venue.account
-        held = {s for s, p in venue.book.positions.items() if p.size}
-        others = len((held | self.opening.get(account.name, set())) - {facts.market.symbol})
+        others = 0
+        if account.max_open_positions is not None:  # a walk over the positions: only if asked
+            held = {s for s, p in venue.book.positions.items() if p.size}
+            others = len((held | self.opening.get(account.name, set())) - {facts.market.symbol})
         return replace(
             facts,
             open_positions=others,
@@ -58,13 +61,14 @@ class RiskMeter:
             day_start_equity=self._start(venue) if account.max_daily_loss_pct else None,
         )
 
-    def reserve(self, account: str, plan: OrderPlan) -> None:
+    def reserve(self, account: Account, plan: OrderPlan) -> None:
         """A plan that passed: its orders count towards the minute, and a position it opens
         counts as open, before it is sent, so alerts on other symbols planned meanwhile see it."""
-        places = [s for s in plan.steps if isinstance(s, PlaceOrder)]
-        self.sent.setdefault(account, deque()).extend([self.clock()] * len(places))
-        if opens(plan):
-            self.opening.setdefault(account, set()).add(plan.symbol)
+        if account.max_orders_per_minute is not None:
+            places = sum(isinstance(s, PlaceOrder) for s in plan.steps)
+            self.sent.setdefault(account.name, deque()).extend([self.clock()] * places)
+        if account.max_open_positions is not None and opens(plan):
+            self.opening.setdefault(account.name, set()).add(plan.symbol)
 
     def release(self, account: str, symbol: str) -> None:
         """The plan has run: its position (if it opened one) is in the book from now on."""

@@ -192,3 +192,27 @@ async def test_in_a_forum_each_alert_is_a_post_and_its_events_go_into_it(
     )
     [line] = [r for r in discord.delivered("logs") if "TP1 filled" in str(r.payload)]
     assert line.thread_id == f"thread-{post.message_id}", "into the alert's own post"
+
+
+def test_the_tracker_forgets_only_its_oldest_finished_orders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays flat: past the cap, the oldest finished orders are forgotten; open ones and
+    recent finished ones are kept, so their repeated news is still dropped."""
+    from webhook_app.events import EventTracker
+    from webhook_app.exchanges.base import ExchangeEvent, Order
+    from webhook_app.models import OrderType, Side
+
+    monkeypatch.setattr("webhook_app.events.FINAL_KEPT", 3)
+    tracker = EventTracker("Testing")
+
+    def news(i: int, status: str) -> list[Any]:
+        order = Order(f"o{i}", f"c{i}", "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(1), status)
+        return tracker.translate(ExchangeEvent(kind="order", symbol="BTCUSDT", order=order))
+
+    news(0, "open")  # stays open throughout
+    for i in range(1, 6):
+        news(i, "open")
+        news(i, "canceled")
+    assert sorted(tracker.orders) == ["o0", "o3", "o4", "o5"]
+    assert news(5, "canceled") == []  # recent news repeated: dropped

@@ -7,6 +7,7 @@ import logging
 import re
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from .paper_engine import Changes, PaperEngine
 
 logger = logging.getLogger(__name__)
 
+FINISHED_KEPT = 2_000  # finished orders kept in memory for lookups; older ones come from the store
 _TICKER = re.compile(r"^[A-Za-z0-9]{2,40}$")
 DEFAULT_MARKET = {
     "amount_step": Decimal("0.000001"),
@@ -135,7 +137,10 @@ class PaperExchange:
             prices=venue.prices,
             spot=account.market == "spot",
         )
-        self.orders: dict[str, Order] = {}  # by client id, for lookups
+        # By client id, for lookups: open orders, and the latest finished ones (older ones are
+        # read from the store), so memory stays flat however many orders it has taken.
+        self.orders: dict[str, Order] = {}
+        self.finished: OrderedDict[str, Order] = OrderedDict()
         self._listeners: list[EventListener] = []
         self._pending_events: list[ExchangeEvent] = []
 
@@ -195,8 +200,9 @@ class PaperExchange:
 
     async def fetch_order(self, client_id: str, symbol: str) -> Order | None:
         async with self._call():
-            if client_id in self.orders:
-                return self.orders[client_id]
+            found = self.orders.get(client_id) or self.finished.get(client_id)
+            if found is not None:
+                return found
             return await self.venue.store.run(
                 lambda conn: paper_store.find_order(conn, self.account.name, client_id)
             )
@@ -279,7 +285,14 @@ class PaperExchange:
         """Take the engine's changes: remember orders, queue events, return the store writer."""
         changes: Changes = self.engine.take_changes()
         for order in changes.orders.values():
-            self.orders[order.client_id] = order
+            if order.is_open:
+                self.orders[order.client_id] = order
+                continue
+            self.orders.pop(order.client_id, None)
+            self.finished[order.client_id] = order
+            self.finished.move_to_end(order.client_id)
+            if len(self.finished) > FINISHED_KEPT:
+                self.finished.popitem(last=False)
         self._pending_events.extend(changes.events)
         if changes.balance:
             self._pending_events.append(

@@ -130,6 +130,22 @@ async def test_a_client_id_is_accepted_once(ex: PaperExchange) -> None:
         await ex.create_order("BTCUSDT", T.MARKET, Side.BUY, D("0.1"), client_id="same")
 
 
+async def test_finished_orders_leave_memory_but_not_the_venue(
+    ex: PaperExchange, venue: PaperVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds open orders and the latest finished ones; older ones are read from the store,
+    and their client ids stay taken."""
+    monkeypatch.setattr("webhook_app.exchanges.paper.FINISHED_KEPT", 3)
+    for i in range(6):
+        await ex.create_order("BTCUSDT", T.MARKET, Side.BUY, D("0.01"), client_id=f"m{i}")
+    await venue.store.run(lambda conn: None)  # the writes have landed
+    assert list(ex.finished) == ["m3", "m4", "m5"] and "m0" not in ex.orders
+    old = await ex.fetch_order("m0", "BTCUSDT")
+    assert old is not None and (old.status, old.filled) == ("closed", D("0.01"))
+    with pytest.raises(DuplicateClientId):
+        await ex.create_order("BTCUSDT", T.MARKET, Side.BUY, D("0.01"), client_id="m0")
+
+
 async def test_limit_rests_then_fills_at_its_price_as_maker(ex: PaperExchange) -> None:
     order = await ex.create_order("BTCUSDT", T.LIMIT, Side.BUY, D("1"), D("39500"), client_id="l")
     assert order.status == "open"
