@@ -50,6 +50,10 @@ bot: $(RUNTIME)
 bench: $(DEV)
 	$(PY) -m bench.run
 
+# The slow half of the adversarial campaign (crash, venue storm, soak); make test runs the rest.
+chaos: $(DEV)
+	$(PY) -m pytest -q -m slow tests/adversarial
+
 lint: $(DEV)
 	$(PY) -m ruff check .
 
