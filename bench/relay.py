@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from bench.harness import PASSPHRASE, percentile
 from tests.fakes.discord_webhooks import FakeDiscordWebhooks
 from webhook_app.charts import render_png
 from webhook_app.config import load_settings
 from webhook_app.relay.poster import MAX_EMBED_CHARS, MAX_EMBEDS, embed_chars
-from webhook_app.web.app import init_app
+from webhook_app.web.app import init_app, serve_on_loopback
 from webhook_app.web.keys import CORE
 
 STUDY = "/tradingview-to-discord-study"
@@ -69,13 +68,9 @@ async def app_with_discord(
             env_file=None,
         )
         app = init_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        runner, base = await serve_on_loopback(app)
         try:
-            yield f"http://127.0.0.1:{port}", app[CORE], Path(tmp)
+            yield base, app[CORE], Path(tmp)
         finally:
             await runner.cleanup()
 

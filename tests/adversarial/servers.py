@@ -14,7 +14,7 @@ from aiohttp import web
 
 from webhook_app.config import Settings
 from webhook_app.core import Core
-from webhook_app.web.app import init_app
+from webhook_app.web.app import init_app, serve_on_loopback
 from webhook_app.web.keys import CORE
 
 T = TypeVar("T")
@@ -36,12 +36,7 @@ class ThreadedApp:
 
     async def _start(self) -> None:
         app = init_app(self.settings)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self._runner, self.base = await serve_on_loopback(app)
         self.core = app[CORE]
 
     def run(self, factory: Callable[[], Awaitable[T]], timeout: float = 120) -> T:

@@ -14,14 +14,14 @@ from typing import Any
 import discord
 import pytest
 import simcord
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from discord_bot.bot import DeskBot
 from discord_bot.config import BotConfig
 from tests.fakes.discord_webhooks import FakeDiscordWebhooks
 from tests.helpers import API_TOKEN, PASSPHRASE, alert, make_settings
 from webhook_app.config import Secret
-from webhook_app.web.app import init_app
+from webhook_app.web.app import init_app, serve_on_loopback
 from webhook_app.web.keys import CORE
 
 STUDY = "/tradingview-to-discord-study"
@@ -59,12 +59,8 @@ async def app(tmp_path: Path) -> AsyncIterator[App]:
         tmp_path / "data", DISCORD_STUDY_URL=fake.url("study"), PAPER_LATENCY_MS="50"
     )
     app = init_app(settings, clock=lambda: time.time() + offset[0])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield App(f"http://127.0.0.1:{port}", settings.data_dir, fake, offset, app[CORE])
+    runner, base = await serve_on_loopback(app)
+    yield App(base, settings.data_dir, fake, offset, app[CORE])
     await runner.cleanup()
     await fake.close()
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from webhook_app.web.app import serve_on_loopback
+
 
 @dataclass
 class Received:
@@ -56,12 +58,7 @@ class FakeDiscordWebhooks:
     async def start(self) -> FakeDiscordWebhooks:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_post("/api/webhooks/{id}/{token}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self._runner, self.base = await serve_on_loopback(app)
         return self
 
     async def close(self) -> None:

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from tests.helpers import PASSPHRASE, make_settings
 from webhook_app import send
 from webhook_app.alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel
-from webhook_app.web.app import init_app
+from webhook_app.web.app import init_app, serve_on_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_send_posts_an_alertmodel_example_and_prints_the_answer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    runner = web.AppRunner(init_app(make_settings(tmp_path / "data")))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, base = await serve_on_loopback(init_app(make_settings(tmp_path / "data")))
     try:
         code = await asyncio.to_thread(
             send.main,
             "order",
             "strategy-multi-tp:entry",
-            base_url=f"http://127.0.0.1:{port}",
+            base_url=base,
             wait=2.5,
             passphrase=PASSPHRASE,
         )

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from ..alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel, substitute
 from ..config import DEFAULT_ACCOUNT, load_settings
@@ -22,7 +21,7 @@ from ..exchanges import paper_store
 from ..exchanges.base import ExchangeEvent
 from ..exchanges.paper_engine import TradeState
 from ..plan_rows import ROLE_CODES
-from ..web.app import init_app
+from ..web.app import init_app, serve_on_loopback
 from ..web.keys import CORE
 from .bars import BAR_MS, SYMBOL, Bar, price_path
 from .signals import Params, compute
@@ -89,13 +88,9 @@ async def run_replay(
         env_file=None,
     )
     app = init_app(settings, clock=clock)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    runner, base = await serve_on_loopback(app)
     try:
-        player = _Player(app[CORE], f"http://127.0.0.1:{port}", passphrase, clock, params)
+        player = _Player(app[CORE], base, passphrase, clock, params)
         replay = Replay(bars, study=study)
         await player.play(replay, progress)
         return replay

@@ -68,3 +68,14 @@ def run(settings: Settings) -> None:
         port=settings.port,
         access_log_class=PathOnlyAccessLogger,
     )
+
+
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve an app on a free loopback port (the replay, tests, fakes): its runner, to clean up,
+    and its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    return runner, f"http://127.0.0.1:{port}"
