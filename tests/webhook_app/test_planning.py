@@ -127,6 +127,23 @@ def test_ladder_that_closes_everything_leaves_no_final_tp() -> None:
     assert "tp" not in roles and roles.count("tp1") == roles.count("tp2") == 1
 
 
+def test_rounding_dust_goes_to_the_last_rung_not_to_an_order_of_its_own() -> None:
+    # size 0.333 (100 / 300); 50 % = 0.1665 → 0.166 per rung; the 0.001 left is rounding
+    alert = entry(sl="39700", tp_close_pct=D("50"), tp_mults=(D("1"), D("2")))
+    plan = plan_alert(alert, ACCOUNT, facts())
+    amounts = {s.role: s.amount for s in plan.steps if isinstance(s, PlaceOrder)}
+    assert "tp" not in amounts and (amounts["tp1"], amounts["tp2"]) == (D("0.166"), D("0.167"))
+    # Below the venue's minimum, a final TP's share joins the last rung too.
+    market = Market("BTCUSDT", D("0.001"), D("0.1"), D("0.01"))
+    short = entry(sl="39700", tp_close_pct=D("49"), tp_mults=(D("1"), D("2")))
+    amounts = {
+        s.role: s.amount
+        for s in plan_alert(short, ACCOUNT, facts(market=market)).steps
+        if isinstance(s, PlaceOrder)
+    }
+    assert "tp" not in amounts and amounts["tp1"] + amounts["tp2"] == amounts["entry"]
+
+
 def test_short_ladder_mirrors_below_the_entry() -> None:
     alert = entry(Side.SELL, sl="40200", tp="39000", tp_close_pct=D("20"), tp_mults=(D("1"),))
     plan = plan_alert(alert, ACCOUNT, facts())

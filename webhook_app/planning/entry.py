@@ -210,6 +210,12 @@ def take_profit_ladder(
             )
         )
     remaining = tidy(size - sum((o.amount for o in ladder), ZERO))
+    whole = pct * len(ladder) >= HUNDRED  # the rungs were meant to close it all
+    if ladder and 0 < remaining and (whole or remaining < market.min_amount):
+        # Rounding dust, not a share of its own: the last rung takes it, so the ladder still
+        # closes the whole position and no order is too small for the venue.
+        ladder[-1] = replace(ladder[-1], amount=tidy(ladder[-1].amount + remaining))
+        remaining = ZERO
     final: list[PlaceOrder] = []
     if alert.take_profit is not None and remaining > 0:
         level = round_price(alert.take_profit, market.price_tick)
