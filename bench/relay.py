@@ -235,6 +235,7 @@ async def event_latency(n: int = 20) -> dict[str, Any]:
                         "price": 40000,
                         "tp Close": 50,
                         "tp1 Mult": 1,
+                        "risk": 0.05,  # small positions: twenty of them stay inside the margin
                     }
                     body.pop("chart_url")
                     async with http.post(base + ORDER, params={"wait": "2.5"}, json=body) as r:
