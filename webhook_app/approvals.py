@@ -12,6 +12,7 @@ from .answers import Answer, Answers, repeated
 from .errors import AlertRejected, ApprovalExpired, Conflict
 from .execution import Executor, Job
 from .journal import ACCEPTED, DECLINED, EXPIRED, PENDING_APPROVAL, AlertRow, Journal
+from .redaction import Redactor
 from .relay.notifier import Notifier
 
 if TYPE_CHECKING:
@@ -22,7 +23,12 @@ logger = logging.getLogger(__name__)
 
 class Approvals:
     def __init__(
-        self, journal: Journal, executor: Executor, notifier: Notifier, answers: Answers
+        self,
+        journal: Journal,
+        executor: Executor,
+        notifier: Notifier,
+        answers: Answers,
+        redactor: Redactor,
     ) -> None:
         self.journal, self.executor, self.notifier, self.answers = (
             journal,
@@ -30,6 +36,7 @@ class Approvals:
             notifier,
             answers,
         )
+        self.redactor = redactor
         self._sweeper: asyncio.Task[None] | None = None
         # (alert id, account, decision, by): the event stream's "approval" topic.
         self.on_decision: list[Callable[[str, str, str, str], None]] = []
@@ -50,7 +57,9 @@ class Approvals:
         alert = checked.intake.alert
         if checked.venue.account.name != pending.account:
             raise AlertRejected(f"alert {pending.id} belongs to account {pending.account}")
-        proposed = alert.to_json()
+        # Journaled as the relayed alert was: secrets masked (and so compared like with like).
+        proposed = self.redactor.redact_obj(alert.to_json())
+        assert isinstance(proposed, dict)
         edits = _edits(pending.alert, proposed)
         fixed = sorted(set(edits) & _NOT_EDITABLE)
         if fixed:

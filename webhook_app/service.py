@@ -90,7 +90,7 @@ class AlertService:
         self.executor, self.redactor, self.notifier = executor, redactor, notifier
         self.switch, self.clock = switch, clock
         self.answers = Answers(journal, executor, clock=clock)
-        self.approvals = Approvals(journal, executor, notifier, self.answers)
+        self.approvals = Approvals(journal, executor, notifier, self.answers, self.redactor)
         self.scheduler = Scheduler(journal, self._start_scheduled, clock=clock)
         self.cancels = Cancels(journal, venues, executor, notifier, self.scheduler)
         executor.listeners.append(notifier.finished)
@@ -256,7 +256,7 @@ class AlertService:
             status=status,
             # The body as parsed, its secrets already removed (and redacted again, to be sure).
             body=self.redactor.redact(json.dumps(checked.intake.fields, default=str)),
-            alert=alert.to_json(),
+            alert=self.redactor.redact_obj(alert.to_json()),  # type: ignore[arg-type]
             message=message,
             warnings=tuple(checked.intake.warnings),
             expires_at=expires_at,
@@ -295,7 +295,7 @@ class AlertService:
             return {k: v for k, v in drawn.items() if k != HELD}
 
         try:
-            await self.notifier.poster.outbox.rewrite(new.id, "study", release)
+            await self.notifier.poster.rewrite(new.id, "study", release)
         finally:  # a message still held goes at the next start-up, without its picture
             self.notifier.poster.wake("study")
 

@@ -169,6 +169,19 @@ class DiscordPoster:
         item_id = await self.outbox.add(channel, safe, alert_id)
         self._enqueue(channel, Pending([item_id], safe))
 
+    async def rewrite(
+        self, alert_id: str, channel: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> bool:
+        """Change an alert's undelivered message (its chart arrived): the new payload passes the
+        redactor like every other message. False if it already left."""
+
+        def redacted(payload: dict[str, Any]) -> dict[str, Any]:
+            safe = self.redactor.redact_obj(change(payload))
+            assert isinstance(safe, dict)
+            return safe
+
+        return await self.outbox.rewrite(alert_id, channel, redacted)
+
     def post_nowait(
         self, channel: str, payload: dict[str, Any], alert_id: str | None = None
     ) -> None:

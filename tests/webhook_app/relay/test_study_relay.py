@@ -80,6 +80,20 @@ async def test_study_alert_is_pending_and_relayed_once_without_the_passphrase(
     assert discord.delivered("logs") == []  # nothing happened yet: no outcome to log
 
 
+async def test_a_secret_in_the_chart_url_is_masked_in_the_message_its_chart_step_rewrites(
+    relay_client: Client, discord: FakeDiscordWebhooks
+) -> None:
+    """The chart step rewrites the held message (no candles: a line saying why, with the link):
+    that rewrite passes the redactor too."""
+    await relay_client.post(STUDY, study(chart_url=f"{CHART}?p={PASSPHRASE}"))
+    await discord.wait_for(lambda: len(discord.delivered("study")) == 1)
+    (request,) = discord.delivered("study")
+    fields = {f["name"]: f["value"] for f in request.embeds[0]["fields"]}
+    assert "chart" in fields["Chart"] and PASSPHRASE.encode() not in request.raw
+    stored = await relay_client.core.journal.query("SELECT payload FROM outbox")
+    assert all(PASSPHRASE not in row["payload"] for row in stored)
+
+
 async def test_the_payload_line_executes_once_then_is_a_duplicate(
     relay_client: Client, discord: FakeDiscordWebhooks
 ) -> None:
