@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .exchanges.base import Candle, Order
+from .exchanges.base import Candle, Market, Order
 from .models import OrderType, Side
 from .venues import Venue
 
@@ -87,3 +87,10 @@ def candle_view(candle: Candle) -> dict[str, Any]:
         "volume": float(candle.volume),
         "time": candle.time,
     }
+
+
+async def candles(
+    venue: Venue, market: Market, level: str, since: int | None, limit: int
+) -> list[dict[str, Any]]:
+    bars = await venue.exchange.fetch_ohlcv(market.symbol, level, since, limit)
+    return [candle_view(c) for c in bars]

@@ -112,6 +112,14 @@ async def test_full_halt_refuses_closes_too(client: Client) -> None:
     assert (code, answer["status"]) == (503, "halted")
 
 
+async def test_halt_and_resume_take_the_account_from_the_query_too(client: Client) -> None:
+    """Like every other /api route: ?venue= names one account, never all of them."""
+    code, body = await client.post("/api/halt?venue=Testing", {"by": "ops"}, headers=BEARER)
+    assert (code, body["data"]["venue"]) == (200, "Testing")
+    code, body = await client.post("/api/resume?venue=Testing", {"by": "ops"}, headers=BEARER)
+    assert (code, body["data"]["venue"]) == (200, "Testing")
+
+
 async def test_halt_survives_a_restart(make_client: Any, tmp_path: Any) -> None:
     from tests.helpers import make_settings
 

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from .. import account_views
 from ..errors import MalformedAlert, NotFound, Unauthorized
+from ..exchanges.base import Market
+from ..exchanges.candles import TIMEFRAMES_MS
 from ..guard import ALL, HALTED, REDUCING
 from ..intake.common import to_number
 from ..relay.study_chart import chart_for_symbol, timeframe_of
@@ -54,11 +56,16 @@ def envelope(venue: Venue | None, data: Any, message: str = "ok") -> web.Respons
     )
 
 
-def _venue(request: web.Request, body: dict[str, Any] | None = None) -> Venue:
+def _venue_name(request: web.Request, body: dict[str, Any] | None = None) -> str | None:
+    """The account asked for: `venue` in the body, or in the query string."""
     name = (body or {}).get("venue") or request.query.get("venue")
     if name is not None and not isinstance(name, str):
         raise MalformedAlert("field 'venue' must be an account name (a string)")
-    return request.app[CORE].venues.get(name)
+    return name
+
+
+def _venue(request: web.Request, body: dict[str, Any] | None = None) -> Venue:
+    return request.app[CORE].venues.get(_venue_name(request, body))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -74,11 +81,14 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _by(body: dict[str, Any]) -> str:
+def _by(body: dict[str, Any], default: str | None = None) -> str:
+    """Who is acting: required, unless a default names the caller."""
     by = body.get("by")
-    if not isinstance(by, str) or not by.strip():
+    if isinstance(by, str) and by.strip():
+        return by.strip()[:100]
+    if default is None:
         raise MalformedAlert("field 'by' (who is acting) is required")
-    return by.strip()[:100]
+    return default
 
 
 @api.get("/api/balances")
@@ -99,36 +109,33 @@ async def get_orders(request: web.Request) -> web.Response:
     return envelope(venue, await account_views.open_orders(venue, request.query.get("sym")))
 
 
-LEVELS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "3h", "4h", "6h", "12h", "1d", "1w")
+def _market(request: web.Request, venue: Venue) -> Market:
+    """`?symbol=` (or seed 004's `sym`), resolved for the account."""
+    symbol = request.query.get("symbol") or request.query.get("sym")
+    if not symbol:
+        raise MalformedAlert("query 'symbol' is required")
+    return request.app[CORE].venues.resolve(venue, symbol)
 
 
 @api.get("/api/candles")
 async def get_candles(request: web.Request) -> web.Response:
     """`?symbol=&level=&since=`: OHLCV bars, seed 004's fields."""
     venue = _venue(request)
-    symbol = request.query.get("symbol") or request.query.get("sym")
-    if not symbol:
-        raise MalformedAlert("query 'symbol' is required")
+    market = _market(request, venue)
     level = request.query.get("level", "1h")
-    if level not in LEVELS:
-        raise MalformedAlert(f"query 'level' must be one of {' '.join(LEVELS)}, got {level!r}")
-    since = _int_query(request, "since")
-    market = request.app[CORE].venues.resolve(venue, symbol)
-    candles = await venue.exchange.fetch_ohlcv(
-        market.symbol, level, since, _int_query(request, "limit") or 500
-    )
-    return envelope(venue, [account_views.candle_view(c) for c in candles])
+    if level not in TIMEFRAMES_MS:
+        levels = " ".join(TIMEFRAMES_MS)
+        raise MalformedAlert(f"query 'level' must be one of {levels}, got {level!r}")
+    since, limit = _int_query(request, "since"), _int_query(request, "limit") or 500
+    return envelope(venue, await account_views.candles(venue, market, level, since, limit))
 
 
 @api.get("/api/chart")
 async def get_chart(request: web.Request) -> web.StreamResponse:
     """`?symbol=&level=`: a PNG of the last candles, with the position and open orders drawn."""
     venue = _venue(request)
-    symbol = request.query.get("symbol") or request.query.get("sym")
-    if not symbol:
-        raise MalformedAlert("query 'symbol' is required")
+    market = _market(request, venue)
     core = request.app[CORE]
-    market = core.venues.resolve(venue, symbol)
     png, why = await chart_for_symbol(
         core.charts,
         venue,
@@ -159,7 +166,7 @@ async def post_cancel_order(request: web.Request) -> web.Response:
     sym = _text(body, "sym")
     symbol = request.app[CORE].venues.resolve(venue, sym).symbol if sym else None
     cancelled = await request.app[CORE].manual.cancel(
-        venue, order_id=_text(body, "order_id"), symbol=symbol, by=_caller(body)
+        venue, order_id=_text(body, "order_id"), symbol=symbol, by=_by(body, "the API")
     )
     return envelope(
         venue,
@@ -180,7 +187,7 @@ async def post_amend_order(request: web.Request) -> web.Response:
         order_id=order_id,
         size=_number(body, "size"),
         price=_number(body, "price"),
-        by=_caller(body),
+        by=_by(body, "the API"),
     )
     return envelope(venue, account_views.order_view(amended), f"order {order_id} amended")
 
@@ -196,11 +203,6 @@ def _number(body: dict[str, Any], name: str) -> Decimal | None:
     if body.get(name) is None:
         return None
     return to_number(name, body[name] if isinstance(body[name], str) else str(body[name]))
-
-
-def _caller(body: dict[str, Any]) -> str:
-    by = body.get("by")
-    return by.strip()[:100] if isinstance(by, str) and by.strip() else "the API"
 
 
 @api.get("/api/state")
@@ -247,12 +249,10 @@ async def post_resume(request: web.Request) -> web.Response:
 
 
 def _account_or_all(request: web.Request, body: dict[str, Any]) -> str:
-    name = body.get("venue")
-    if name is not None and not isinstance(name, str):
-        raise MalformedAlert("field 'venue' must be an account name (a string)")
+    name = _venue_name(request, body)
     if name in (None, "", ALL, "all"):
         return ALL
-    return _venue(request, body).account.name
+    return request.app[CORE].venues.get(name).account.name
 
 
 @api.post("/api/alerts/{alert_id}/reject")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 
-from ..answers import MAX_WAIT_S
+from ..answers import MAX_WAIT_S, Answer
 from ..errors import MalformedAlert
 from ..intake import FMZ, IB, SIGNAL, TRADINGVIEW, TRADINGVIEW_STUDY, Dialect
 from ..service import AlertService
@@ -35,12 +34,16 @@ def parse_wait(request: web.Request) -> float | None:
     return float(value) or None
 
 
-async def _submit(request: web.Request, dialect: Dialect, route: str) -> web.Response:
+async def _answer(request: web.Request, dialect: Dialect, route: str) -> Answer:
     wait = parse_wait(request)
     raw = await request.read()  # whatever the Content-Type: TradingView sends text/plain too
-    answer = await _service(request).submit(
+    return await _service(request).submit(
         raw, dialect=dialect, route=route, query=request.query, wait=wait
     )
+
+
+async def _submit(request: web.Request, dialect: Dialect, route: str) -> web.Response:
+    answer = await _answer(request, dialect, route)
     return web.json_response(answer.body, status=answer.http_status)
 
 
@@ -58,11 +61,9 @@ async def discord_study(request: web.Request) -> web.Response:
 @routes.post("/data")
 async def webhook_fmz(request: web.Request) -> web.Response:
     """Seed 000: keys and order in the query string; the answer keeps the seed's state: ok."""
-    response = await _submit(request, FMZ, "fmz")
-    if response.status < 300:
-        body = json.loads(response.body)  # type: ignore[arg-type]
-        return web.json_response({"state": "ok", **body}, status=response.status)
-    return response
+    answer = await _answer(request, FMZ, "fmz")
+    body = {"state": "ok", **answer.body} if answer.http_status < 300 else answer.body
+    return web.json_response(body, status=answer.http_status)
 
 
 @routes.post("/webhook/signal")
