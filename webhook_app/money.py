@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 ZERO = Decimal(0)
+
+
+def dec(value: Any) -> Decimal | None:
+    """A venue's number (string, int, float) as a Decimal; None when absent or not finite."""
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def tidy(value: Decimal) -> Decimal:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import OrderNotFound
 from ..models import OrderType, Side
+
+logger = logging.getLogger(__name__)
 
 # ccxt's order statuses, so adapters pass them through unchanged.
 OPEN, CLOSED, CANCELED, REJECTED, EXPIRED = "open", "closed", "canceled", "rejected", "expired"
@@ -211,3 +215,24 @@ class Exchange(Protocol):
     def subscribe(self, listener: EventListener) -> None:
         """Call `listener` for every ExchangeEvent, in the order the venue reports them."""
         ...
+
+
+def notify(listeners: list[EventListener], event: ExchangeEvent, name: str) -> None:
+    """Tell every listener; one that fails is logged and does not stop the others."""
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("%s: event listener failed", name)
+
+
+async def cancel_each(exchange: Exchange, symbol: str | None) -> list[Order]:
+    """cancel_all_orders for a venue without one call for it: each open order in turn. One gone
+    meanwhile (filled, or cancelled with its bracket's parent) is skipped, not an error."""
+    cancelled = []
+    for order in await exchange.fetch_open_orders(symbol):
+        try:
+            cancelled.append(await exchange.cancel_order(order.id, order.symbol))
+        except OrderNotFound:
+            continue
+    return cancelled

@@ -6,23 +6,14 @@ currency, so amounts are converted here, both ways.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..models import OrderType, Side
+from ..money import dec
 from .base import OPEN, Balance, Candle, Order, Position
 
 ZERO = Decimal(0)
-
-
-def dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def parse_order(raw: dict[str, Any], size: Decimal, *, trigger_book: bool = False) -> Order:

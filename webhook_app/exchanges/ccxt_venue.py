@@ -30,6 +30,8 @@ from .base import (
     Market,
     Order,
     Position,
+    cancel_each,
+    notify,
 )
 from .ccxt_calls import CcxtCalls
 from .ccxt_client import make_client
@@ -125,11 +127,7 @@ class CcxtExchange:
     def emit(self, event: ExchangeEvent) -> None:
         if event.order is not None:
             self._remember(event.order)
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("%s: event listener failed", self.name)
+        notify(self._listeners, event, self.name)
 
     # --- markets --------------------------------------------------------------------------------
 
@@ -180,6 +178,9 @@ class CcxtExchange:
         return out
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Whoever lists them (the poller, a refresh before a plan), changes become events, as
+        with positions: a read that updates what is known must also tell what it saw."""
+        known = dict(self._orders)
         found: dict[str, Order] = {}
         for params in self.recipe.open_order_lists():
             raw = await self.calls.send(
@@ -189,6 +190,9 @@ class CcxtExchange:
                 order = self._parse(item, trigger=bool(params))
                 if order.is_open:
                     found[order.id] = order
+        for order in found.values():
+            if known.get(order.id) != order:
+                self.emit(ExchangeEvent("order", order.symbol, order=order))
         return list(found.values())
 
     async def fetch_order(self, client_id: str, symbol: str) -> Order | None:
@@ -369,13 +373,7 @@ class CcxtExchange:
         raise error
 
     async def cancel_all_orders(self, symbol: str | None = None) -> list[Order]:
-        cancelled = []
-        for order in await self.fetch_open_orders(symbol):
-            try:
-                cancelled.append(await self.cancel_order(order.id, order.symbol))
-            except OrderNotFound:
-                continue  # filled or cancelled meanwhile: gone either way
-        return cancelled
+        return await cancel_each(self, symbol)
 
     async def amend_order(
         self,

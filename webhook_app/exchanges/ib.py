@@ -25,6 +25,7 @@ from ..errors import (
     OrderRejected,
 )
 from ..models import OrderType, Side
+from ..money import dec
 from .base import (
     Attach,
     Balance,
@@ -35,9 +36,11 @@ from .base import (
     Market,
     Order,
     Position,
+    cancel_each,
+    notify,
 )
 from .ib_client import IBClient
-from .ib_contracts import ContractSpec, parse_spec
+from .ib_contracts import parse_spec
 from .ib_records import order_from_trade, position_from_ib
 
 logger = logging.getLogger(__name__)
@@ -171,11 +174,7 @@ class IbExchange:
         self._listeners.append(listener)
 
     def _emit(self, event: ExchangeEvent) -> None:
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("%s: event listener failed", self.name)
+        notify(self._listeners, event, self.name)
 
     def _on_status(self, trade: Any) -> None:
         order = order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
@@ -221,10 +220,10 @@ class IbExchange:
         self._require()
         values = {(v.tag, v.currency): v.value for v in self.ib.accountValues()}
         currency = self.account.currency
-        net = _dec(values.get(("NetLiquidation", currency)))
+        net = dec(values.get(("NetLiquidation", currency)))
         if net is None:
             raise ExecutionError(f"{self.name}: no NetLiquidation in {currency} from IB yet")
-        free = _dec(values.get(("AvailableFunds", currency)))
+        free = dec(values.get(("AvailableFunds", currency)))
         return Balance(currency, net, net if free is None else free)
 
     async def fetch_positions(self) -> list[Position]:
@@ -375,8 +374,7 @@ class IbExchange:
         return order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
 
     async def cancel_all_orders(self, symbol: str | None = None) -> list[Order]:
-        orders = await self.fetch_open_orders(symbol)
-        return [await self.cancel_order(o.id, o.symbol) for o in orders]
+        return await cancel_each(self, symbol)
 
     async def amend_order(
         self,
@@ -471,11 +469,4 @@ def _need(value: Decimal | None, what: str) -> Decimal:
     return value
 
 
-def _dec(raw: Any) -> Decimal | None:
-    try:
-        return Decimal(str(raw)) if raw not in (None, "") else None
-    except ArithmeticError:
-        return None
-
-
-__all__ = ["ContractSpec", "IbExchange"]
+__all__ = ["IbExchange"]

@@ -27,6 +27,7 @@ from .base import (
     Market,
     Order,
     Position,
+    notify,
 )
 from .candles import CandleBook
 from .paper_engine import Changes, PaperEngine
@@ -312,11 +313,7 @@ class PaperExchange:
     def emit_pending(self) -> None:
         events, self._pending_events = self._pending_events, []
         for event in events:
-            for listener in self._listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    logger.exception("paper event listener failed")
+            notify(self._listeners, event, self.name)
 
 
 class _Call:

@@ -60,13 +60,11 @@ class VenuePoller:
     async def poll(self) -> None:
         """One round: compare the venue with what was known and emit the differences."""
         known = self.known()  # the open orders as last seen: listed, or placed by us since
+        # The adapter tells every change it reads, to orders and positions; what it cannot see
+        # in a list is an order that left it, looked up here.
         orders = {o.id: o for o in await self.exchange.fetch_open_orders()}
-        await self.exchange.fetch_positions()  # the adapter tells every change it reads
+        await self.exchange.fetch_positions()
         balance = await self.exchange.fetch_balance()
-        for order in orders.values():
-            before = known.get(order.id)
-            if before is None or before.filled != order.filled or before != order:
-                self.emit(ExchangeEvent("order", order.symbol, order=order))
         for gone in set(known) - set(orders):
             ended = await self._ended(known[gone])
             self.emit(ExchangeEvent("order", ended.symbol, order=ended))

@@ -58,3 +58,17 @@ async def test_a_position_closed_by_hand_loses_its_leftover_protection(venue_app
     )
     assert [r["status"] for r in rows] == ["executed"]
     assert "left behind" in rows[0]["message"] or rows[0]["message"]
+
+
+async def test_an_order_placed_by_hand_is_told_whoever_lists_it_first(venue_app: Any) -> None:
+    """A refresh before a plan lists open orders too: what it sees first is told then, once, and
+    the next poll has nothing new to say."""
+    client, _fake = await venue_app("binance")
+    told: list[StreamEvent] = []
+    client.core.events.listeners.append(told.append)
+    exchange = client.core.venues.get("Main").exchange
+    await exchange.client.create_order(PERP, "limit", "buy", 0.01, 50000)  # on the venue's site
+    await exchange.fetch_open_orders(PERP)  # what book.refresh does before a plan
+    await exchange.poller.poll()
+    placed = [e for e in told if e.topic == ORDER_EVENT and e.data["event"] == "placed"]
+    assert len(placed) == 1 and placed[0].data["price"] == "50000"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,27 @@ async def test_while_disconnected_an_alert_fails_with_the_reason(ib: tuple[Core,
     answer = await send(core, entry())
     assert answer["status"] == "failed" and "not connected" in answer["message"], answer
     assert placed(fake) == []
+
+
+async def test_cancel_all_on_a_resting_bracket_cancels_it_whole(ib: tuple[Core, FakeIB]) -> None:
+    """Cancelling the parent takes its children with it at IB: the children are then gone, not
+    an error."""
+    from webhook_app.exchanges.base import Attach
+    from webhook_app.models import OrderType, Side
+
+    core, fake = ib
+    exchange = core.venues.get("IB").exchange
+    attach = Attach(Decimal(178), Decimal(185), "x1sl", "x1tp")
+    await exchange.create_order(
+        SYMBOL,
+        OrderType.LIMIT,
+        Side.BUY,
+        Decimal(10),
+        Decimal(180),
+        client_id="x1en",
+        attach=attach,
+    )
+    await fake.settle()
+    await exchange.cancel_all_orders(SYMBOL)
+    await fake.settle()
+    assert fake.openTrades() == []
