@@ -53,13 +53,6 @@ class Core:
         self.journal = Journal(settings.data_dir, synchronous=settings.journal_sync, clock=clock)
         self.venues = Venues(settings, self.paper)
         self.switch = TradingSwitch(self.journal, clock)
-        self.executor = Executor(
-            self.journal,
-            self.venues,
-            self.switch,
-            clock=clock,
-            resume_max_age_s=settings.resume_max_age_s,
-        )
         self.poster = DiscordPoster(
             {
                 "study": settings.discord_study_url,
@@ -75,6 +68,15 @@ class Core:
             },
         )
         self.notifier = Notifier(self.poster, self._describe, forum=settings.discord_logs_forum)
+        self.risk = RiskMeter(self.journal, self.switch, self.notifier, clock)
+        self.executor = Executor(
+            self.journal,
+            self.venues,
+            self.switch,
+            self.risk,
+            clock=clock,
+            resume_max_age_s=settings.resume_max_age_s,
+        )
         self.charts = ChartRenderer(settings.chart_budget_s)
         self.manual = ManualActions(self.executor, self.switch)
         # The event stream: order, fill and position events, journaled, told in Discord, acted
@@ -101,8 +103,6 @@ class Core:
             charts=self.charts,
         )
         self.service.approvals.on_decision.append(self._approval_event)
-        self.risk = RiskMeter(self.journal, self.switch, self.notifier, clock)
-        self.executor.risk = self.risk
         self.events.listeners.append(self._risk_on_event)
 
     async def _describe(self, alert_id: str) -> dict[str, Any]:

@@ -73,18 +73,19 @@ class Executor:
         journal: Journal,
         venues: Venues,
         switch: TradingSwitch,
+        risk: RiskMeter,
         *,
         clock: Callable[[], float] = time.time,
         resume_max_age_s: float = 60.0,
     ) -> None:
         self.journal, self.venues, self.switch, self.clock = journal, venues, switch, clock
+        self.risk = risk  # the risk guard's running figures
         self.resume_max_age_s = resume_max_age_s
         self.queues = SerialQueues()
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.watch = ProtectionWatch(journal, self.queues.submit)
         self.listeners: list[Callable[[str], None]] = []  # called with an alert id once final
         self.on_outcome: list[Callable[[Job, Outcome], None]] = []  # the event stream's "alert"
-        self.risk: RiskMeter | None = None  # the risk guard's figures (set by the core)
         for venue in venues:
             venue.exchange.subscribe(functools.partial(self.watch.on_event, venue))
 
@@ -135,11 +136,9 @@ class Executor:
             return Outcome(FAILED, f"nothing sent: {e.message}")
         try:
             outcome, armed = await self._send(job, plan)
-        finally:
-            if self.risk is not None:  # the position it opened (if any) is in the book now
-                self.risk.release(venue.account.name, market.symbol)
-        if self.risk is not None:
-            await self.risk.check_loss(venue)
+        finally:  # the position it opened (if any) is in the book now
+            self.risk.release(venue.account.name, market.symbol)
+        await self.risk.check_loss(venue)
         if armed is not None:
             if outcome.armed:
                 armed.steps = outcome.armed  # less what the venue carries on the entry itself
@@ -154,9 +153,7 @@ class Executor:
         deferred = [s for s in plan.steps if isinstance(s, PlaceOrder) and s.after_fill]
         armed = None
         if deferred:  # watched before the entry is sent: a fill during the call is not lost
-            armed = Armed(
-                job.alert_id, job.alert, venue, market, plan, deferred, plan.size or Decimal(0)
-            )
+            armed = Armed(job.alert_id, venue, market, plan, deferred, plan.size or Decimal(0))
             self.watch.arm(armed)
         outcome = await PlanRun(self.journal, venue, market, job.alert_id, plan).run()
         outcome.warnings[:0] = list(plan.notes)
@@ -165,7 +162,7 @@ class Executor:
 
     async def _note_alert_price(self, job: Job) -> None:
         alert, venue, market = job.alert, job.venue, job.market
-        seen = alert.reference_price if alert.reference_price is not None else alert.price
+        seen = alert.seen_price
         if job.approval and venue.book.prices.get(market.symbol) is not None:
             seen = None  # an approval comes minutes later: the market has its own price by now
         if seen is not None and market.symbol != ALL_SYMBOLS:
@@ -178,15 +175,11 @@ class Executor:
         venue, market = job.venue, job.market
         if not venue.exchange.features.complete_events and market.symbol != ALL_SYMBOLS:
             await venue.book.refresh(venue.exchange, market.symbol)
-        if self.risk is not None:  # a loss since the last look switches to reducing first
-            await self.risk.check_loss(venue)
-        facts = _without_own(venue.book.facts(market), job)
-        if self.risk is not None:
-            facts = self.risk.facts(venue, facts)
+        await self.risk.check_loss(venue)  # a loss since the last look: reducing-only first
+        facts = self.risk.facts(venue, _without_own(venue.book.facts(market), job))
         plan = plan_alert(job.alert, venue.account, facts)
         self.switch.check_plan(plan)
-        if self.risk is not None:  # counted before the next alert is planned (no await between)
-            self.risk.reserve(venue.account, plan)
+        self.risk.reserve(venue.account, plan)  # counted before the next alert is planned
         return plan
 
     async def _read_back(self, venue: Venue, market: Market) -> None:

@@ -243,12 +243,6 @@ class Journal:
 
         return await self.worker.run(job)
 
-    async def get_setting(self, key: str) -> str | None:
-        row = await self.worker.run(
-            lambda conn: conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
-        )
-        return row[0] if row else None
-
     async def settings_like(self, prefix: str) -> dict[str, str]:
         rows = await self.worker.run(
             lambda conn: conn.execute(
@@ -257,9 +251,10 @@ class Journal:
         )
         return {r[0]: r[1] for r in rows}
 
-    async def set_setting(self, key: str, value: str) -> None:
+    def set_setting(self, key: str, value: str) -> Any:
+        """Queue the write; await what it returns, or leave it to commit in the background."""
         now = self.clock()
-        await self.worker.run(
+        return self.worker.submit(
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO settings VALUES (?,?,?)", (key, value, now)
             )

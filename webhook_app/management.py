@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 from collections.abc import Callable
 
 from .errors import BotError
@@ -15,6 +14,7 @@ from .events import CLOSED, FILL, StreamEvent
 from .execution import Executor, Job
 from .journal import ACCEPTED, Journal, NewAlert
 from .models import Alert, AlertKind, OrderType, Side
+from .plan_rows import new_alert_id
 from .venues import Venues
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Management:
         except BotError as e:
             logger.error("management on %s: %s", alert.ticker, e.message)
             return None
-        alert_id = secrets.token_hex(8)
+        alert_id = new_alert_id()
         new = NewAlert(
             id=alert_id,
             route="management",

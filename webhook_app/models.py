@@ -78,6 +78,11 @@ class Alert:
     log: str | None = None
     target_ids: tuple[str, ...] = ()  # exchange order ids a cancel points at (resolved by intake)
 
+    @property
+    def seen_price(self) -> Decimal | None:
+        """The market price when the alert fired: its reference price, else its price."""
+        return self.reference_price if self.reference_price is not None else self.price
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):

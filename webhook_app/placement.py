@@ -21,7 +21,7 @@ from .models import (
     PlaceOrder,
     Step,
 )
-from .plan_rows import client_id_for, describe, order_rows
+from .plan_rows import client_id_for, describe, main_role, order_rows
 from .planning import resize_for_fill
 from .venues import Venue
 
@@ -35,7 +35,6 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     armed: list[PlaceOrder] = field(default_factory=list)  # protection waiting for the entry's fill
     protected: dict[str, Order] = field(default_factory=dict)  # armed protection already placed
-    entry: Order | None = None
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # for the journal
 
 
@@ -82,7 +81,7 @@ class PlanRun:
                 )
         self.attach, attached = self._attachment()
         await self._steps([s for s in phases[1] if not _deferred(s) and s.role not in attached])
-        main = "entry" if self.plan.kind is AlertKind.ENTRY else "order"
+        main = main_role(self.plan)
         entry_error, stop_error = self.errors.get(main), self.errors.get("stop")
         if entry_error is not None:
             if "stop" in self.results:
@@ -103,7 +102,6 @@ class PlanRun:
             if entry.filled <= 0:
                 return self._done(
                     armed=protection,
-                    entry=entry,
                     note=f"limit entry resting at {entry.price}: "
                     + (
                         f"the venue arms the {' and '.join(sorted(attached))} on the fill; "
@@ -190,7 +188,7 @@ class PlanRun:
         for role, error in self.errors.items():
             self.warnings.append(f"{role} refused: {error.message}")
         await self._give_refused_shares_to_the_final_tp(resized)
-        return self._done(entry=entry)
+        return self._done()
 
     async def _give_refused_shares_to_the_final_tp(self, steps: list[PlaceOrder]) -> None:
         """A ladder TP the venue refused: its share goes to the final TP, so the whole position
@@ -405,7 +403,6 @@ class PlanRun:
         self,
         *,
         armed: list[PlaceOrder] | None = None,
-        entry: Order | None = None,
         note: str | None = None,
     ) -> Outcome:
         return Outcome(
@@ -413,13 +410,8 @@ class PlanRun:
             message=note or describe(self.plan, self.results),
             warnings=self.warnings,
             armed=armed or [],
-            entry=entry,
         )
 
 
 def _deferred(step: Step) -> bool:
     return isinstance(step, PlaceOrder) and step.after_fill
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
 from .exchanges.base import Order
+from .journal_schema import PLANNED
 from .models import AlertKind, OrderPlan, PlaceOrder
 
 ROLE_CODES = {
@@ -18,6 +20,16 @@ ROLE_CODES = {
     "flatten": "fx",
     **{f"tp{n}": f"t{n}" for n in range(1, 10)},
 }
+
+
+def new_alert_id() -> str:
+    """16 hex characters: unguessable, and short enough to fit in every venue's client id."""
+    return secrets.token_hex(8)
+
+
+def main_role(plan: OrderPlan) -> str:
+    """The role of the plan's main order: the one its protection protects."""
+    return "entry" if plan.kind is AlertKind.ENTRY else "order"
 
 
 def client_id_for(alert_id: str, role: str) -> str:
@@ -42,7 +54,7 @@ def order_rows(alert_id: str, plan: OrderPlan) -> list[dict[str, Any]]:
                     "trigger_price": _s(step.trigger_price),
                     "reduce_only": step.reduce_only,
                     "phase": step.phase,
-                    "status": "planned",
+                    "status": PLANNED,
                 }
             )
     return rows

@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import BotError
-from .exchanges.base import CLOSED, FINAL_STATUSES, ExchangeEvent, Market, Order
+from .exchanges.base import FINAL_STATUSES, ExchangeEvent, Market, Order
 from .journal import ARMED, EXECUTED, SKIPPED, Journal
-from .models import Alert, AlertKind, OrderPlan, PlaceOrder
+from .models import OrderPlan, PlaceOrder
 from .placement import PlanRun
-from .plan_rows import client_id_for
+from .plan_rows import client_id_for, main_role
 from .venues import Venue
 
 logger = logging.getLogger(__name__)
@@ -23,15 +23,9 @@ logger = logging.getLogger(__name__)
 Queue = Callable[[Hashable, Callable[[], Awaitable[Any]]], Any]
 
 
-def main_role(plan: OrderPlan) -> str:
-    """The role of the order the protection protects."""
-    return "entry" if plan.kind is AlertKind.ENTRY else "order"
-
-
 @dataclass
 class Armed:
     alert_id: str
-    alert: Alert
     venue: Venue
     market: Market
     plan: OrderPlan
@@ -96,7 +90,7 @@ class ProtectionWatch:
             )
         finally:
             await run.flush()
-        if entry.status == CLOSED or entry.status in FINAL_STATUSES:
+        if entry.status in FINAL_STATUSES:
             self.disarm(armed)
 
     def _write(self, client_id: str, **values: Any) -> None:

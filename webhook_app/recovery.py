@@ -11,8 +11,8 @@ from .exchanges.base import Order
 from .journal import ACCEPTED, EXECUTING, NEEDS_REVIEW, AlertRow
 from .models import Alert, AlertKind, OrderPlan, PlaceOrder
 from .placement import PlanRun
-from .plan_rows import client_id_for
-from .protection import Armed, main_role
+from .plan_rows import client_id_for, main_role
+from .protection import Armed
 from .venues import Venue
 
 if TYPE_CHECKING:
@@ -110,7 +110,6 @@ async def _restore(
         if entry.is_open and protection:
             armed = Armed(
                 row.id,
-                Alert.from_json(row.alert),
                 venue,
                 market,
                 plan,
@@ -156,7 +155,6 @@ async def _recover_armed(executor: Executor) -> list[str]:
         steps = [s for s in plan.steps if isinstance(s, PlaceOrder) and s.role in roles]
         armed = Armed(
             alert_id,
-            Alert.from_json(alert_row.alert),
             venue,
             market,
             plan,

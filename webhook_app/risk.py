@@ -18,8 +18,7 @@ from .guard import ACTIVE, REDUCING, TradingSwitch
 from .journal import Journal
 from .models import OrderPlan, PlaceOrder
 from .planning import Facts
-from .planning.facts import HUNDRED
-from .planning.limits import opens
+from .planning.limits import daily_loss_crossed, opens
 from .relay.notifier import Notifier
 from .venues import Venue
 
@@ -91,12 +90,7 @@ class RiskMeter:
             stored = (today, venue.book.equity())
             self.day_start[name] = stored
             value = json.dumps({"day": today, "equity": str(stored[1])})
-            self.journal.worker.submit(
-                lambda conn: conn.execute(
-                    "INSERT OR REPLACE INTO settings(key, value, updated_at) VALUES (?,?,?)",
-                    (_KEY + name, value, self.clock()),
-                )
-            )
+            self.journal.set_setting(_KEY + name, value)  # committed in the background
         return stored[1]
 
     async def check_loss(self, venue: Venue) -> None:
@@ -108,11 +102,12 @@ class RiskMeter:
         if self.switch.get(account.name).mode != ACTIVE:
             return
         start, equity = self._start(venue), venue.book.equity()
-        allowed = start * pct / HUNDRED
-        if start <= 0 or start - equity < allowed:
+        crossed = daily_loss_crossed(start, equity, pct)
+        if crossed is None:
             return
+        loss, allowed = crossed
         reason = (
-            f"daily loss limit: equity {equity:.2f} is {start - equity:.2f} below today's start "
+            f"daily loss limit: equity {equity:.2f} is {loss:.2f} below today's start "
             f"{start:.2f} (max_daily_loss_pct {pct} % = {allowed:.2f})"
         )
         self._switching.add(account.name)

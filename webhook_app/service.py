@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ from .journal import (
     NewAlert,
 )
 from .models import Alert, AlertKind, OrderPlan
+from .plan_rows import new_alert_id
 from .planning import Facts, plan_alert
 from .redaction import Redactor
 from .relay.messages import study_message
@@ -45,11 +45,6 @@ from .venues import Venue, Venues
 logger = logging.getLogger(__name__)
 
 FUTURE_SKEW_S = 10.0  # a clock this far ahead is tolerated
-
-
-def new_alert_id() -> str:
-    """16 hex characters: unguessable, and short enough to fit in every venue's client id."""
-    return secrets.token_hex(8)
 
 
 def idempotency_key(source: str, route: str, account: str, intake: Intake) -> str:
@@ -112,9 +107,6 @@ class AlertService:
         self.charts.close()
 
     # --- what transports call besides submit ------------------------------------------------------
-
-    async def wait(self, alert_id: str, seconds: float) -> Answer:
-        return await self.answers.wait(alert_id, seconds)
 
     async def status(self, alert_id: str) -> Answer:
         return await self.answers.status(alert_id)
@@ -319,5 +311,5 @@ def _initial_status(alert: Alert, study: bool, done: str | None) -> str:
 
 def _as_seen(alert: Alert, facts: Facts) -> Facts:
     """An alert arriving now carries the market's price: the preview plans with it."""
-    seen = alert.reference_price if alert.reference_price is not None else alert.price
+    seen = alert.seen_price
     return replace(facts, last_price=seen) if seen is not None else facts

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..exchanges.base import Features, Market, Order
+from ..money import ZERO
 
-ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 

@@ -3,6 +3,8 @@ and the daily loss. They stop new exposure only: closes, cancels and stops alway
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..config import Account
 from ..errors import AlertRejected
 from ..models import AlertKind, OrderPlan, PlaceOrder
@@ -38,10 +40,20 @@ def check_limits(plan: OrderPlan, account: Account, facts: Facts) -> None:
             f"this alert needs {len(places)} more (max_orders_per_minute {limit})"
         )
     pct, start = account.max_daily_loss_pct, facts.day_start_equity
-    if pct is not None and start is not None and start > 0:
-        loss, allowed = start - facts.equity, start * pct / HUNDRED
-        if loss >= allowed:
-            raise AlertRejected(
-                f"daily loss limit: equity {facts.equity:.2f} is {loss:.2f} below today's start "
-                f"{start:.2f}, the limit is {allowed:.2f} (max_daily_loss_pct {pct} %)"
-            )
+    crossed = daily_loss_crossed(start, facts.equity, pct)
+    if crossed is not None:
+        loss, allowed = crossed
+        raise AlertRejected(
+            f"daily loss limit: equity {facts.equity:.2f} is {loss:.2f} below today's start "
+            f"{start:.2f}, the limit is {allowed:.2f} (max_daily_loss_pct {pct} %)"
+        )
+
+
+def daily_loss_crossed(
+    start: Decimal | None, equity: Decimal, pct: Decimal | None
+) -> tuple[Decimal, Decimal] | None:
+    """(the day's loss, the loss allowed) once the loss has reached the limit; else None."""
+    if pct is None or start is None or start <= 0:
+        return None
+    loss, allowed = start - equity, start * pct / HUNDRED
+    return (loss, allowed) if loss >= allowed else None
