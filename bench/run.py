@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import PASSPHRASE, ROOT, LoadResult, Server, fire, free_port, percentile
+from webhook_app.events import alert_of, role_of
 
 ORDER = "/tradingview-to-webhook-order"
 
@@ -74,9 +75,9 @@ def order_latencies(data_dir: Path, load: LoadResult) -> dict[str, list[float]]:
     with sqlite3.connect(f"file:{data_dir / 'paper.sqlite3'}?mode=ro", uri=True) as conn:
         rows = conn.execute("SELECT client_id, timestamp FROM paper_orders").fetchall()
     for client_id, stamp in rows:
-        alert_id, role = client_id[:16], client_id[16:]
-        if alert_id in load.sent_at and role in ("en", "sl"):
-            out["entry" if role == "en" else "stop"].append(stamp - load.sent_at[alert_id] * 1000)
+        alert_id, role = alert_of(client_id), role_of(client_id)
+        if alert_id in load.sent_at and role in out:
+            out[role].append(stamp - load.sent_at[alert_id] * 1000)
     return out
 
 
@@ -194,7 +195,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         row["ack_p50_seed_vs_app"] = round(seed["ack_ms"]["p50"] / app["ack_ms"]["p50"], 1)
         row["rate_app_vs_seed"] = round(app["alerts_per_s"] / max(seed["alerts_per_s"], 1e-9), 1)
         results["levels"].append(row)
-        print_level(row)
+        print_level(row, header=level == levels[0])
     ten = 10 if 10 in levels else levels[-1]
     results["keep_alive"] = await measure_app(args.n, ten, args.latency, "full", keep_alive=True)
     results["keep_alive_bare"] = await measure_bare(args.n, ten, keep_alive=True)
@@ -219,9 +220,9 @@ async def relay_figures(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def print_level(row: dict[str, Any]) -> None:
+def print_level(row: dict[str, Any], *, header: bool) -> None:
     app, bare, seed = row["app"], row["bare"], row["seed"]
-    if row["concurrency"] == int(os.environ.get("BENCH_FIRST_LEVEL", "1")):
+    if header:
         print(
             f"{'c':>3} {'ack p50/p99/max ms':>22} {'alerts/s':>9} {'bare p50/p99':>14} "
             f"{'bare/s':>8} {'p99 ×bare':>9} {'rate ×bare':>10} {'→entry p50/p99':>15} "
@@ -304,7 +305,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.n, args.levels, args.seed_n = 20, "1,10", 10
         args.burst, args.approvals, args.charts = 10, 2, 2
-    os.environ["BENCH_FIRST_LEVEL"] = args.levels.split(",")[0]
     return args
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +35,6 @@ class ChartSpec:
     levels: tuple[Level, ...] = ()
     signal_time: int | None = None  # ms: the bar it fired on is marked
     title: str = ""
-    notes: tuple[str, ...] = field(default=())
 
 
 def chart_data(spec: ChartSpec) -> dict[str, Any]:
@@ -147,7 +145,6 @@ class ChartRenderer:
     ) -> None:
         self.budget_s, self.render = budget_s, render
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
-        self.timings: list[float] = []  # seconds per finished render (benchmarks)
         self.queued = 0  # renders waiting or running: a burst is not queued up behind itself
         self.max_queued = 2
 
@@ -165,7 +162,6 @@ class ChartRenderer:
         if self.queued >= self.max_queued:
             return None, "the chart renderer is busy (a burst of alerts)"
         loop = asyncio.get_running_loop()
-        started = time.perf_counter()
         self.queued += 1
         job = loop.run_in_executor(self._pool, self.render, spec)
         job.add_done_callback(self._finished)
@@ -176,7 +172,6 @@ class ChartRenderer:
         except Exception as e:  # a renderer bug must not stop the relay
             logger.exception("chart rendering failed for %s", spec.symbol)
             return None, f"the chart could not be drawn ({type(e).__name__})"
-        self.timings.append(time.perf_counter() - started)
         return png, ""
 
     def _finished(self, _job: object) -> None:

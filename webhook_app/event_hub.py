@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .events import Draft, EventTracker, StreamEvent
+from .events import ALERT, Draft, EventTracker, StreamEvent
 from .exchanges.base import ExchangeEvent
 from .journal import Journal
 from .venues import Venues
@@ -26,7 +26,6 @@ class EventHub:
         self.trackers: dict[str, EventTracker] = {}
         self.listeners: list[Listener] = []
         self.last_id = 0
-        self.published = 0
 
     async def start(self, venues: Venues) -> None:
         self.last_id = await self.journal.worker.run(
@@ -45,7 +44,6 @@ class EventHub:
     def publish(self, draft: Draft) -> StreamEvent:
         """Number the event, journal it (group-committed: nothing waits), tell every listener."""
         self.last_id += 1
-        self.published += 1
         event = StreamEvent(
             self.last_id,
             draft.topic,
@@ -95,7 +93,7 @@ class EventHub:
         ]
 
     def alert(self, account: str, symbol: str | None, data: dict[str, Any], alert_id: str) -> None:
-        self.publish(Draft("alert", account, symbol, data, alert_id))
+        self.publish(Draft(ALERT, account, symbol, data, alert_id))
 
 
 def _seed(tracker: EventTracker, venue: Any) -> None:

@@ -50,12 +50,6 @@ class Redactor:
         # Longest first, so a secret that contains another is masked whole.
         self._forms = sorted(forms, key=len, reverse=True)
 
-    def add(self, *secrets: str) -> Redactor:
-        return Redactor([*self._forms, *secrets])
-
-    def __call__(self, text: str) -> str:
-        return self.redact(text)
-
     def redact(self, text: str) -> str:
         for form in self._forms:
             if form in text:

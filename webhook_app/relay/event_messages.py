@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..events import CLOSED, FILL, ORDER, StreamEvent
+from .messages import GREEN, GREY, RED
 from .poster import DiscordPoster
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ LABELS = {
     "close": "Close",
     "flatten": "Safety close",
 }
-GREEN, RED, GREY = 0x2ECC71, 0xE74C3C, 0x95A5A6
 RiskOf = Callable[[str], Awaitable[Decimal | None]]
 
 
@@ -35,9 +35,9 @@ def event_line(event: StreamEvent, risk: Decimal | None, currency: str) -> str |
     data, sym = event.data, event.sym
     if event.topic == FILL and data.get("role") in LABELS:
         return f"{LABELS[data['role']]} filled {_num(data['qty'])} {sym} @ {_num(data['price'])}"
-    if event.topic == ORDER and data.get("role") == "be_stop" and data.get("event") == "placed":
-        return f"stop moved to {_num(data['trigger_price'])} on {sym}"
-    if event.topic == ORDER and data.get("event") == "amended" and data.get("type") == "stop":
+    new_stop = data.get("role") == "be_stop" and data.get("event") == "placed"
+    amended_stop = data.get("event") == "amended" and data.get("type") == "stop"
+    if event.topic == ORDER and (new_stop or amended_stop):
         return f"stop moved to {_num(data['trigger_price'])} on {sym}"
     if event.topic == CLOSED:
         pnl = data.get("realized_pnl")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .messages import outcome_message
+from .messages import GREY, outcome_message
 from .poster import DiscordPoster
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Notifier:
 
     def note(self, text: str, account: str) -> None:
         """A line the alert asked to log (seed 001's `log`)."""
-        embed = {"title": f"📝 {account}", "description": text[:3500], "color": 0x95A5A6}
+        embed = {"title": f"📝 {account}", "description": text[:3500], "color": GREY}
         self.poster.post_nowait("logs", {"embeds": [embed]})
 
     def problems(self, title: str, lines: list[str]) -> None:

@@ -96,13 +96,3 @@ class Outbox:
             return True
 
         return bool(await self.journal.worker.run(job))
-
-    async def message_id(self, alert_id: str, channel: str) -> str | None:
-        row = await self.journal.worker.run(
-            lambda conn: conn.execute(
-                "SELECT message_id FROM outbox WHERE alert_id=? AND channel=?"
-                " AND message_id IS NOT NULL ORDER BY id LIMIT 1",
-                (alert_id, channel),
-            ).fetchone()
-        )
-        return row[0] if row else None

@@ -10,7 +10,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,10 @@ class RateLimit:
 
     clock: Callable[[], float]
     blocked_until: float = 0.0
-    waits: list[float] = field(default_factory=list)
 
     async def wait(self) -> None:
         delay = self.blocked_until - self.clock()
         if delay > 0:
-            self.waits.append(delay)
             await asyncio.sleep(delay)
 
     def update(self, status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> None:
@@ -115,8 +113,6 @@ class DiscordPoster:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
-        self.requests = 0
-        self.delivered_messages = 0
 
     def enabled(self, channel: str) -> bool:
         return channel in self.urls
@@ -250,7 +246,6 @@ class DiscordPoster:
             return "retry"
         limit.update(status, body.pop("_headers", {}), body)
         if status < 300:
-            self.delivered_messages += 1
             message_id = str(body["id"]) if body.get("id") else None
             thread = (
                 str(body["channel_id"])
@@ -270,7 +265,6 @@ class DiscordPoster:
 
     async def _send(self, url: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
         assert self._session is not None
-        self.requests += 1
         params = {"wait": "true"}
         if payload.get("_thread_id"):  # into an existing thread (a forum post)
             params["thread_id"] = str(payload["_thread_id"])

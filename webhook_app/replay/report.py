@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..plan_rows import ROLE_CODES
+from ..events import role_of
 from .run import Replay
 
 REASONS = {
@@ -17,7 +17,6 @@ REASONS = {
     "close": "exit alert",
     "flatten": "safety close",
 }
-_ROLES = {code: role for role, code in ROLE_CODES.items()}
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def summarize(replay: Replay) -> Summary:
 
 
 def reason(closed_by: str | None) -> str:
-    role = _ROLES.get((closed_by or "")[16:], "")
+    role = role_of(closed_by or "") or ""
     if role.startswith("tp") and role != "tp":
         return f"{role.upper()} (last of the position)"
     return REASONS.get(role, role or "?")

@@ -17,10 +17,10 @@ import aiohttp
 from ..alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel, substitute
 from ..config import DEFAULT_ACCOUNT, load_settings
 from ..core import Core
+from ..events import role_of
 from ..exchanges import paper_store
 from ..exchanges.base import ExchangeEvent
 from ..exchanges.paper_engine import TradeState
-from ..plan_rows import ROLE_CODES
 from ..web.app import init_app, serve_on_loopback
 from ..web.keys import CORE
 from .bars import BAR_MS, SYMBOL, Bar, price_path
@@ -34,7 +34,6 @@ from .strategy import (
 )
 
 ORDER_ROUTE = "/tradingview-to-webhook-order"
-ROLES = {code: role for role, code in ROLE_CODES.items()}
 
 
 class BarClock:
@@ -114,7 +113,7 @@ class _Player:
     def _on_event(self, event: ExchangeEvent) -> None:
         if event.kind != "fill" or event.order is None or event.fill_price is None:
             return
-        role = ROLES.get(event.order.client_id[16:], "other")
+        role = role_of(event.order.client_id) or "other"
         self.fills.append(Fill(self.bar_time, event.fill_price, str(event.order.side), role))
         self.trade_roles.add(role)
 
