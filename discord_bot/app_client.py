@@ -21,6 +21,7 @@ UNREACHABLE = "the trading app did not answer: is it running at WEBHOOK_URL?"
 class AppAnswer:
     http_status: int  # 0 when the app could not be reached
     body: dict[str, Any]
+    png: bytes | None = None  # a chart, when one was asked for and came back
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,7 @@ class AppClient:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        png: bool = False,
     ) -> AppAnswer:
         if self.api_token is None:
             return AppAnswer(
@@ -93,40 +95,30 @@ class AppClient:
                 },
             )
         headers = {"Authorization": f"Bearer {self.api_token.reveal()}"}
-        return await self._request(method, path, json=json, params=params, headers=headers)
+        return await self._request(method, path, json=json, params=params, headers=headers, png=png)
 
     async def chart(
         self, symbol: str, level: str | None, account: str | None
     ) -> tuple[bytes | None, AppAnswer]:
         """The app's PNG of a symbol (candles, position, open orders), or why there is none."""
-        if self.api_token is None:
-            return None, await self.api("GET", "/api/chart")  # says API_TOKEN is not set
-        assert self._session is not None, "AppClient.open() first"
         params = {
             "symbol": symbol,
             **({"level": level} if level else {}),
             **({"venue": account} if account else {}),
         }
-        headers = {"Authorization": f"Bearer {self.api_token.reveal()}"}
-        try:
-            async with self._session.get(
-                self.base_url + "/api/chart", params=params, headers=headers
-            ) as response:
-                if response.status == 200 and response.content_type == "image/png":
-                    return await response.read(), AppAnswer(
-                        200, {"success": True, "status": "ok", "message": "chart"}
-                    )
-        except (aiohttp.ClientError, TimeoutError) as e:
-            logger.warning("app chart request failed: %s", e.__class__.__name__)
-            return None, AppAnswer(
-                0, {"success": False, "status": "unreachable", "message": UNREACHABLE}
-            )
-        return None, await self.api("GET", "/api/chart", params=params)  # the JSON reason
+        answer = await self.api("GET", "/api/chart", params=params, png=True)
+        return answer.png, answer
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> AppAnswer:
+    async def _request(
+        self, method: str, path: str, *, png: bool = False, **kwargs: Any
+    ) -> AppAnswer:
+        """One request: its JSON answer, or (png) the image, in the same round trip."""
         assert self._session is not None, "AppClient.open() first"
         try:
             async with self._session.request(method, self.base_url + path, **kwargs) as response:
+                if png and response.status == 200 and response.content_type == "image/png":
+                    ok = {"success": True, "status": "ok", "message": "chart"}
+                    return AppAnswer(200, ok, await response.read())
                 try:
                     body = await response.json(content_type=None)
                 except ValueError:

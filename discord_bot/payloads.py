@@ -75,9 +75,6 @@ def study_alerts(message: discord.Message) -> list[tuple[str, dict[str, Any], in
     return found
 
 
-EDIT_FIELDS = ("type", "price", "SL", "TP", "risk")
-
-
 def sl_tp_names(payload: dict[str, Any]) -> tuple[str, str]:
     direction = "long" if str(payload.get("action", "buy")).lower() == "buy" else "short"
     return f"{direction} SL", f"{direction} TP"

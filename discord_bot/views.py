@@ -47,8 +47,11 @@ class ExpiringView(discord.ui.View):
         if self.message is None:
             return
         state = await self.bot.app.alert(self.alert_id)
-        if state.http_status == 0 or state.status in ("pending_approval", "expired"):
-            text = f"⌛ Approval window closed <t:{int(time.time())}:R>: nothing was placed."
+        closed = f"⌛ Approval window closed <t:{int(time.time())}:R>"
+        if state.http_status == 0:  # no answer: say so, not what we cannot know
+            text = f"{closed}; the app did not answer, check `/alerts/{self.alert_id}`."
+        elif state.status in ("pending_approval", "expired"):
+            text = f"{closed}: nothing was placed."
         else:
             text = f"{render.emoji(state)} Decided: {state.message}"
         await self.message.edit(content=text, view=approval_view(self.alert_id, disabled=True))
@@ -174,8 +177,9 @@ class EditModal(discord.ui.Modal, title="Edit the order, then approve"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         bot: DeskBot = interaction.client  # type: ignore[assignment]
-        if access.refusal(bot.config, interaction.channel, interaction.user, approver=True):
-            await interaction.response.send_message(access.NOT_APPROVER, ephemeral=True)
+        reason = access.refusal(bot.config, interaction.channel, interaction.user, approver=True)
+        if reason:
+            await interaction.response.send_message(reason, ephemeral=True)
             return
         try:
             edited = apply_edits(self.payload, {k: t.value for k, t in self.inputs.items()})
