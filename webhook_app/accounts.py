@@ -46,6 +46,10 @@ class Account:
     timeout_ms: int = 10_000  # one request's timeout
     lookup_window_s: float = 30.0  # after a create timed out: how long to look for the order
     poll_s: float = 5.0  # how often the venue is asked for order and position changes
+    # ccxt venues push order and position changes over websockets (ccxt's watch_* calls); the
+    # polling above then only reconciles, once a minute. Off, or a venue that cannot, polls.
+    stream: bool = True
+    ws_url: str | None = None  # the venue's websockets here instead (with api_url: a test fake)
     rate_limit: bool = True  # ccxt's own request throttle (off only against a local fake)
     # Management on events (off by default): the stop to breakeven as soon as TP1 fills, and a
     # closed position's leftover stop and take-profits cancelled.
@@ -94,6 +98,8 @@ _ACCOUNT_KEYS = {
     "timeout_ms",
     "lookup_window_s",
     "poll_s",
+    "stream",
+    "ws_url",
     "ib_host",
     "ib_port",
     "ib_client_id",
@@ -162,18 +168,20 @@ _VENUE_NUMBERS = (  # name, type, low, high
 
 def _venue_settings(where: str, spec: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {}
-    for key in ("sandbox", "rate_limit", "auto_breakeven", "cleanup_on_close"):
+    for key in ("sandbox", "rate_limit", "auto_breakeven", "cleanup_on_close", "stream"):
         if key in spec:
             if not isinstance(spec[key], bool):
                 raise ConfigError(f"{where}.{key} must be true or false")
             kw[key] = spec[key]
-    for key in ("api_url", "ib_host"):
+    for key in ("api_url", "ws_url", "ib_host"):
         if key in spec:
             if not isinstance(spec[key], str) or not spec[key].strip():
                 raise ConfigError(f"{where}.{key} must be a non-empty string")
             kw[key] = spec[key].strip()
     if "api_url" in kw and not re.match(r"^https?://[^\s/]+", kw["api_url"]):
         raise ConfigError(f"{where}.api_url must be an http(s) URL, got {kw['api_url']!r}")
+    if "ws_url" in kw and not re.match(r"^wss?://[^\s/]+", kw["ws_url"]):
+        raise ConfigError(f"{where}.ws_url must be a ws(s) URL, got {kw['ws_url']!r}")
     for key, kind, low, high in _VENUE_NUMBERS:
         if key in spec:
             value = spec[key]

@@ -1,7 +1,8 @@
-"""Building the ccxt client of one account: class, keys, testnet, timeouts and an optional base URL.
+"""Building the ccxt client of one account: class, keys, testnet, timeouts and optional base URLs.
 
 ccxt is imported here, on first use, and only when an account trades on a ccxt venue: the import
-costs about 0.6 s and 100 MB.
+costs about 0.6 s and 100 MB. An account that streams gets the ccxt.pro class of its venue, a
+subclass of the REST one: one client serves both, with one set of markets and keys.
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ def quiet_ccxt_logs() -> None:
     logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").level))
 
 
+def streams(account: Account) -> bool:
+    """Push streams are used unless turned off, or the REST calls go elsewhere (a proxy, a fake)
+    and no websocket address says where the streams are: they would reach the real venue."""
+    return account.stream and (account.api_url is None or account.ws_url is not None)
+
+
 def make_client(account: Account, recipe: Recipe, credentials: dict[str, str]) -> Any:
-    """A ccxt.async_support exchange for the account (not yet connected: nothing is sent)."""
-    import ccxt.async_support as ccxt
+    """A ccxt exchange for the account (not yet connected: nothing is sent)."""
+    if streams(account):
+        import ccxt.pro as ccxt
+    else:
+        import ccxt.async_support as ccxt  # type: ignore[no-redef]
 
     quiet_ccxt_logs()
 
@@ -49,21 +59,27 @@ def make_client(account: Account, recipe: Recipe, credentials: dict[str, str]) -
         rewrite_urls(client, account.api_url.rstrip("/"))
         if recipe.venue == "binance":
             route_binance_errors_by_path(client)
+    if account.ws_url and streams(account):
+        rewrite_urls(client, account.ws_url.rstrip("/"), websockets=True)
     return client
 
 
-def rewrite_urls(exchange: Any, base_url: str) -> None:
-    """Point every REST entry of exchange.urls['api'] (nested too) at base_url, keeping paths.
+def rewrite_urls(exchange: Any, base_url: str, *, websockets: bool = False) -> None:
+    """Point every REST entry of exchange.urls['api'] (nested too) at base_url, keeping paths;
+    with `websockets`, every websocket entry instead.
 
     'https://fapi.binance.com/fapi/v1' -> base/fapi/v1; Bybit 'https://api.{hostname}' and OKX
-    'https://{hostname}' -> base (ccxt's sign() appends /v5/... and /api/v5/...). Websocket
-    entries are left alone. Call it after set_sandbox_mode(True), which swaps urls['api'].
+    'https://{hostname}' -> base (ccxt's sign() appends /v5/... and /api/v5/...);
+    'wss://fstream.binance.com/ws' -> ws-base/ws. Call it after set_sandbox_mode(True), which
+    swaps urls['api'].
     """
 
     def fix(value: Any) -> Any:
         if isinstance(value, str):
             parts = urlsplit(value.replace("{hostname}", "placeholder"))
-            return value if parts.scheme in ("ws", "wss") else base_url + parts.path
+            if (parts.scheme in ("ws", "wss")) != websockets:
+                return value
+            return base_url + parts.path
         if isinstance(value, dict):
             return {k: fix(v) for k, v in value.items()}
         return value

@@ -128,6 +128,13 @@ class Recipe:
             params["orderFilter"] = "tpslOrder"
         return params
 
+    def told_by_its_trigger(self, raw: dict[str, Any]) -> bool:
+        """A pushed order that is only the execution of a stop or take-profit: its fill is the
+        trigger order's, told with it, and must not be told twice. Binance USDⓈ-M gives every
+        order a client id (its own when none is sent) except the market order a fired algo order
+        places; ALGO_UPDATE names that order as `ai`."""
+        return self.venue == "binance" and not self.spot and not raw.get("clientOrderId")
+
     def cancel_params(self, trigger: bool) -> dict[str, Any]:
         if not trigger:
             return {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -34,16 +35,18 @@ from .base import (
     notify,
 )
 from .ccxt_calls import CcxtCalls
-from .ccxt_client import make_client
+from .ccxt_client import make_client, streams
 from .ccxt_errors import is_rate_limit
 from .ccxt_markets import CcxtMarkets
 from .ccxt_recipes import recipe_for
 from .ccxt_records import parse_balance, parse_candle, parse_order, parse_position
+from .ccxt_stream import CcxtStream
 from .polling import VenuePoller
 
 logger = logging.getLogger(__name__)
 
 MARKETS_REFRESH_S = 3600.0
+ENDED_KEPT = 10_000  # finished orders remembered, so that a late push cannot reopen one
 
 
 class CcxtExchange:
@@ -76,6 +79,7 @@ class CcxtExchange:
         self.markets = CcxtMarkets(self.recipe.spot, account.currency)
         self._triggers: dict[str, bool] = {}  # order id → sits in the venue's trigger book
         self._orders: dict[str, Order] = {}  # last known state by order id, for amends
+        self._ended: OrderedDict[str, Decimal] = OrderedDict()  # finished: id → filled
         self._positions: dict[str, Position] = {}  # as last read: a difference is news
         self._listeners: list[EventListener] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,6 +88,7 @@ class CcxtExchange:
         self.poller = VenuePoller(
             self, self.emit, lambda: dict(self._orders), interval_s=account.poll_s
         )
+        self.stream = CcxtStream(self, sleep=sleep)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -96,10 +101,16 @@ class CcxtExchange:
         )
         await self.calls.send("load markets", self.client.load_markets)
         self._tasks.append(asyncio.create_task(self._refresh_markets()))
-        if self._listeners:  # polling only serves someone listening
-            self.poller.start()
+        if self._listeners:  # events only serve someone listening
+            self._start_events()
+
+    def _start_events(self) -> None:
+        self.poller.start()
+        if streams(self.account):  # a ccxt.pro client
+            self.stream.start()
 
     async def close(self) -> None:
+        await self.stream.stop()
         await self.poller.stop()
         for task in self._tasks:
             task.cancel()
@@ -122,12 +133,23 @@ class CcxtExchange:
     def subscribe(self, listener: EventListener) -> None:
         self._listeners.append(listener)
         if self.client is not None:  # already started
-            self.poller.start()
+            self._start_events()
 
     def emit(self, event: ExchangeEvent) -> None:
+        """Tell an event, unless it is older than what is known of its order: a venue's pushes
+        come twice and out of order, and a late one must not reopen a finished order."""
         if event.order is not None:
+            if self._stale(event.order):
+                return
             self._remember(event.order)
         notify(self._listeners, event, self.name)
+
+    def _stale(self, order: Order) -> bool:
+        ended = self._ended.get(order.id)
+        if ended is not None:
+            return order.is_open or order.filled < ended
+        known = self._orders.get(order.id)
+        return known is not None and order.filled < known.filled
 
     # --- markets --------------------------------------------------------------------------------
 
@@ -154,16 +176,24 @@ class CcxtExchange:
         return out
 
     def _tell_positions(self, positions: list[Position]) -> None:
-        """Whoever read them (the poller, a refresh before a plan), changes become events."""
+        """Whoever read them (the poller, a refresh before a plan), changes become events; a
+        symbol missing from the list is flat."""
         now = {p.symbol: p for p in positions}
         for symbol in set(self._positions) | set(now):
-            new = now.get(symbol) or Position(symbol, Decimal(0), Decimal(0))
-            old = self._positions.get(symbol)
-            if old is None and not new.size:
-                continue
-            if old is None or (old.size, old.entry_price) != (new.size, new.entry_price):
-                self.emit(ExchangeEvent("position", symbol, position=new))
-        self._positions = now
+            self.tell_position(now.get(symbol) or Position(symbol, Decimal(0), Decimal(0)))
+
+    def tell_position(self, new: Position) -> None:
+        """One position as read or pushed: a difference from the last one is news."""
+        old = self._positions.get(new.symbol)
+        if old is None and not new.size:
+            return
+        if old is not None and (old.size, old.entry_price) == (new.size, new.entry_price):
+            return
+        if new.size:
+            self._positions[new.symbol] = new
+        else:
+            self._positions.pop(new.symbol, None)
+        self.emit(ExchangeEvent("position", new.symbol, position=new))
 
     async def _holdings(self) -> list[Position]:
         """Spot has no positions: what is held of a traded pair's coin stands in for one (dust
@@ -451,18 +481,44 @@ class CcxtExchange:
             return None
         return self._parse(raw, trigger=trigger)
 
-    def _parse(self, raw: dict[str, Any], *, trigger: bool) -> Order:
+    def _parse(self, raw: dict[str, Any], *, trigger: bool, remember: bool = True) -> Order:
         order = parse_order(raw, self.markets.size(raw.get("symbol")), trigger_book=trigger)
         self._triggers[order.id] = trigger or order.trigger_price is not None
-        if raw.get("status"):
+        if raw.get("status") and remember:
             self._remember(order)
         return order
 
+    def known_filled(self, order_id: str) -> Decimal | None:
+        """How much of one of our orders is known filled (None: not an order we know)."""
+        if order_id in self._ended:
+            return self._ended[order_id]
+        known = self._orders.get(order_id)
+        return None if known is None else known.filled
+
+    async def refresh_order(self, order_id: str, symbol: str) -> None:
+        """Read one order again and tell what changed (the stream doubts what it heard)."""
+        order = await self._by_id(order_id, symbol, self._triggers.get(order_id, False))
+        if order is not None:
+            self.emit(ExchangeEvent("order", order.symbol, order=order))
+
+    def heard(self, raw: dict[str, Any], fill_price: Decimal | None = None) -> None:
+        """An order as the venue pushed it (the stream): told unless stale (see emit)."""
+        if self.recipe.told_by_its_trigger(raw):
+            return
+        order_id = str(raw.get("id"))
+        order = self._parse(raw, trigger=self._triggers.get(order_id, False), remember=False)
+        self.emit(ExchangeEvent("order", order.symbol, order=order, fill_price=fill_price))
+
     def _remember(self, order: Order) -> None:
         if order.is_open:
-            self._orders[order.id] = order
-        else:
-            self._orders.pop(order.id, None)
+            if order.id not in self._ended:  # a list that lags behind a push
+                self._orders[order.id] = order
+            return
+        self._orders.pop(order.id, None)
+        self._ended[order.id] = order.filled
+        self._ended.move_to_end(order.id)
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.popitem(last=False)
 
 
 def _lookup_args(method: str, symbol: str) -> tuple[Any, ...]:

@@ -1,12 +1,14 @@
-"""Events for a venue that does not push them: poll open orders, positions and the balance, and
-emit what changed. An order that leaves the open list is looked up once to learn how it ended;
-positions are compared by the adapter itself, whoever reads them."""
+"""Events for a venue that does not push them, and the reconciliation of one that does: poll open
+orders, positions and the balance, and emit what changed. An order that leaves the open list is
+looked up once to learn how it ended; positions are compared by the adapter itself, whoever reads
+them. `interval_s` is read before each wait, and `wake()` cuts a wait short (a stream came back:
+what it missed is asked for at once)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -28,12 +30,15 @@ class VenuePoller:
         known: Callable[[], dict[str, Order]],
         *,
         interval_s: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.exchange, self.emit, self.known = exchange, emit, known
-        self.interval_s, self._sleep = interval_s, sleep
+        self.interval_s = interval_s
         self.balance_total: Decimal | None = None
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        self._woken.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -47,7 +52,11 @@ class VenuePoller:
 
     async def _run(self) -> None:
         while True:
-            await self._sleep(self.interval_s)
+            try:
+                await asyncio.wait_for(self._woken.wait(), self.interval_s)
+            except TimeoutError:
+                pass
+            self._woken.clear()
             try:
                 await self.poll()
             except BotError as e:

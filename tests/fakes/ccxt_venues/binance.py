@@ -68,6 +68,8 @@ class _Binance(_BinanceOrders):
             ("GET", "/fapi/v1/positionSide/dual"): Route("fetch_position_mode", self.dual),
             ("GET", "/sapi/v1/capital/config/getall"): Route("load_markets", self.currencies),
         }
+        for method in ("POST", "PUT", "DELETE"):  # the user data stream's key: API key, unsigned
+            r[(method, "/fapi/v1/listenKey")] = Route("listen_key", self.listen_key, False)
         for prefix in ("/api/v3", "/fapi/v1"):
             r[("GET", f"{prefix}/klines")] = Route("fetch_ohlcv", self.klines, private=False)
             r[("GET", f"{prefix}/exchangeInfo")] = Route("load_markets", self.exchange_info, False)
@@ -147,6 +149,12 @@ class _Binance(_BinanceOrders):
             504: HTML_504,
         }
         return VenueError(status, body if body is not None else defaults.get(status, HTML_503))
+
+    def listen_key(self, req: RecordedRequest) -> dict[str, Any]:
+        if req.headers.get("X-MBX-APIKEY") != API_KEY:
+            raise self._err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        key = req.form.get("listenKey") or req.query.get("listenKey")
+        return self.v.stream.listen_key(req.method, key)
 
     # -- account, positions, market data ---------------------------------------------------
     def spot_account(self, req: RecordedRequest) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .model import (
     VenueError,
 )
 from .okx import _Okx
+from .user_stream import UserStream
 
 _DIALECTS: dict[str, type[_Dialect]] = {"binance": _Binance, "bybit": _Bybit, "okx": _Okx}
 
@@ -76,12 +77,14 @@ class FakeVenue(OrderEngine):
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.api = _DIALECTS[venue](self)
+        self.stream = UserStream(self)  # Binance USDⓈ-M's user data stream (websocket)
         self._routes: dict[tuple[str, str], Route] = self.api.routes()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> str:
         """Serve on 127.0.0.1 at a free port; returns the base URL (http://127.0.0.1:PORT)."""
         app = web.Application()
+        app.router.add_get("/private/ws", self.stream.handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Delayed handlers watch self._closing, so shutdown never waits for them.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -94,6 +97,7 @@ class FakeVenue(OrderEngine):
 
     async def close(self) -> None:
         self._closing.set()
+        await self.stream.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -158,6 +162,7 @@ class FakeVenue(OrderEngine):
             if not moved:
                 break
             touched.extend(moved)
+        self.stream.publish()
         return touched
 
     def set_balance(self, asset: str, amount: float) -> None:
@@ -167,6 +172,7 @@ class FakeVenue(OrderEngine):
         """Seed a one-way position (qty signed, base currency)."""
         self.market(symbol)
         self.positions[symbol] = Position(qty, entry if entry is not None else self.prices[symbol])
+        self.stream.publish()
 
     # -- queries -----------------------------------------------------------------------------
     def requests_for(self, target: str, method: str | None = None) -> list[RecordedRequest]:
@@ -200,6 +206,7 @@ class FakeVenue(OrderEngine):
             if fault is not None:
                 await self._sleep(fault.options["delay"])
         req.status, req.response = status, body
+        self.stream.publish()  # what the request changed, pushed to the user stream
         if isinstance(body, str):
             ctype = "text/html" if body.startswith("<") else "text/plain"
             return web.Response(status=status, text=body, headers=headers, content_type=ctype)

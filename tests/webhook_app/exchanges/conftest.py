@@ -28,8 +28,9 @@ def venue_account(venue: str, market: str, base_url: str, **extra: Any) -> str:
         'api_secret_env = "VENUE_SECRET"',
         'api_password_env = "VENUE_PASSWORD"',
         "timeout_ms = 1000",
-        "poll_s = 3600",  # the tests poll by hand
     ]
+    if "poll_s" not in extra:
+        lines.append("poll_s = 3600")  # the tests poll by hand
     for key, value in extra.items():
         lines.append(f"{key} = {json.dumps(value)}")  # TOML reads JSON's scalars
     return "\n".join(lines) + "\n"
@@ -42,15 +43,24 @@ async def venue_app(
     fakes: list[FakeVenue] = []
 
     async def start(
-        venue: str, market: str = "futures", *, fake: FakeVenue | None = None, **extra: Any
+        venue: str,
+        market: str = "futures",
+        *,
+        fake: FakeVenue | None = None,
+        streams: bool = False,
+        env: dict[str, str] | None = None,
+        **extra: Any,
     ) -> tuple[Client, FakeVenue]:
+        """`streams`: the account listens to the fake's user stream (ws_url) as well."""
         fake = fake or FakeVenue(venue)
         if fake not in fakes:
             fakes.append(fake)
             await fake.start()
+        if streams:
+            extra["ws_url"] = fake.base_url.replace("http://", "ws://")
         accounts = tmp_path / "accounts.toml"
         accounts.write_text(venue_account(venue, market, fake.base_url, **extra))
-        client = await make_client(ACCOUNTS_FILE=str(accounts), **VENUE_KEYS)
+        client = await make_client(ACCOUNTS_FILE=str(accounts), **VENUE_KEYS, **(env or {}))
         return client, fake
 
     yield start

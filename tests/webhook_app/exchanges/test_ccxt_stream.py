@@ -1,0 +1,164 @@
+"""Events pushed by a real venue (the ccxt fake's Binance USDⓈ-M user stream, through ccxt.pro):
+told the moment they arrive, once each and in order however the venue repeats or reorders them;
+polling takes over while the stream is down and catches up on what it missed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.fakes.discord_webhooks import FakeDiscordWebhooks
+from tests.helpers import ORDER
+from tests.webhook_app.exchanges.conftest import PERP
+from tests.webhook_app.exchanges.test_ccxt_venue import entry
+from webhook_app.events import CLOSED, FILL, POSITION, StreamEvent
+from webhook_app.events import ORDER as ORDER_EVENT
+from webhook_app.exchanges import ccxt_stream
+
+
+async def until(condition: Callable[[], bool], limit_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("not within the time limit")
+        await asyncio.sleep(0.01)
+
+
+async def streaming(venue_app: Any, **kw: Any) -> tuple[Any, Any, Any, list[StreamEvent]]:
+    """An app on the fake that listens to its user stream (poll_s 3600: no polling)."""
+    client, fake = await venue_app("binance", streams=True, **kw)
+    told: list[StreamEvent] = []
+    client.core.events.listeners.append(told.append)
+    exchange = client.core.venues.get("Main").exchange
+    await until(lambda: exchange.stream.connected)
+    assert exchange.stream.supported == ["orders", "trades", "positions"]
+    return client, fake, exchange, told
+
+
+def limit_entry() -> dict[str, Any]:
+    """Long 0.1 BTC with a limit at 59,500: SL 58,500, TP1 60,500, TP2 61,000, TP 61,500."""
+    return entry("futures", type="limit", price=59500, **{"long SL": 58500, "long TP": 61500})
+
+
+def news(told: list[StreamEvent], role: str) -> list[str]:
+    """What was told of the orders with this role: 'placed', 'fill', 'closed'…"""
+    return [
+        "fill" if e.topic == FILL else e.data["event"]
+        for e in told
+        if e.topic in (FILL, ORDER_EVENT) and e.data["role"] == role
+    ]
+
+
+async def test_pushed_news_is_told_without_polling(venue_app: Any) -> None:
+    client, fake, exchange, told = await streaming(venue_app)
+    await client.post(ORDER, limit_entry(), wait=2.5)
+    fake.set_price(PERP, 59400)  # the limit fills at the venue; nobody polls
+    await until(lambda: news(told, "stop") == ["placed"])  # the fill, heard, armed the stop
+    assert news(told, "entry") == ["placed", "fill", "closed"]
+    [position] = [e for e in told if e.topic == POSITION]
+    assert position.data["side"] == "long" and float(position.data["size"]) == 0.1
+    fake.set_price(PERP, 60500)  # TP1's algo order fires and places its market order
+    await until(lambda: "closed" in news(told, "tp1"))
+    [fill] = [e for e in told if e.topic == FILL and e.data["role"] == "tp1"]
+    assert (fill.data["qty"], fill.data["price"]) == ("0.025", "60500")
+    unnamed = [e for e in told if e.topic in (FILL, ORDER_EVENT) and e.data["role"] is None]
+    assert unnamed == [], "the market order a fired take-profit placed is not a second fill"
+
+
+async def test_duplicated_and_reordered_pushes_are_told_once_each_in_order(
+    venue_app: Any,
+) -> None:
+    discord = await FakeDiscordWebhooks(limit=50, period_s=1.0).start()
+    try:
+        client, fake, exchange, told = await streaming(
+            venue_app, env={"DISCORD_LOGS_URL": discord.url("logs")}
+        )
+        fake.stream.duplicate = fake.stream.reorder = True
+        fake.stream.holding = True
+        await client.post(ORDER, limit_entry(), wait=2.5)  # pushed NEW: held back
+        fake.set_price(PERP, 59400)  # pushed FILLED and the position: held back
+        # All at once, newest first, each twice: position, FILLED, FILLED, NEW, NEW…
+        await fake.stream.release()
+        await until(lambda: news(told, "stop") == ["placed"])
+        fake.set_price(PERP, 60500)  # TP1: its pushes come newest first and twice
+        await until(lambda: "closed" in news(told, "tp1"))
+        fake.set_position(PERP, 0)  # closed by hand at the venue: pushed twice
+        await until(lambda: any(e.topic == CLOSED for e in told))
+        await asyncio.sleep(0.3)  # the duplicates of the last pushes
+
+        assert news(told, "entry") == ["placed", "fill", "closed"]
+        assert news(told, "tp1") == ["placed", "fill", "closed"]
+        assert [e.id for e in told] == sorted(e.id for e in told)
+        sizes = [float(e.data["size"]) for e in told if e.topic == POSITION]
+        assert sizes == [0.1, 0.075, 0.0], "each position once, none from a stale push"
+        assert len([e for e in told if e.topic == CLOSED]) == 1
+        assert len(fake.stream.sent) > 2 * 6, "the venue did repeat itself"
+
+        def lines() -> list[str]:
+            return [
+                e.get("description", "")
+                for r in discord.delivered("logs")
+                for e in r.embeds
+                if "alert" not in e.get("title", "")
+            ]
+
+        await discord.wait_for(lambda: any(line.startswith("Closed long") for line in lines()))
+        await asyncio.sleep(0.2)
+        tp1 = [line for line in lines() if line.startswith("TP1 filled")]
+        assert tp1 == ["TP1 filled 0.025 BTC/USDT:USDT @ 60500"]
+        assert len([line for line in lines() if line.startswith("Closed long")]) == 1
+    finally:
+        await discord.close()
+
+
+async def test_a_position_closed_by_hand_loses_its_protection_when_pushed(
+    venue_app: Any,
+) -> None:
+    client, fake, exchange, told = await streaming(venue_app, cleanup_on_close=True)
+    status, answer = await client.post(ORDER, entry("futures"), wait=2.5)
+    assert answer["status"] == "executed", answer
+    assert len(fake.open_orders(PERP)) == 4
+    fake.set_position(PERP, 0)  # on the venue's website; no poll follows
+    await until(lambda: fake.open_orders(PERP) == [])
+
+
+async def test_the_stream_reconnects_with_backoff_and_polling_catches_up(
+    venue_app: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(ccxt_stream, "BACKOFF_FIRST_S", 0.1)
+    client, fake, exchange, told = await streaming(venue_app, poll_s=30)
+    await client.post(ORDER, limit_entry(), wait=2.5)
+    assert exchange.poller.interval_s == ccxt_stream.RECONCILE_S, "connected: reconciling only"
+    fake.stream.refuse = 2  # the venue is not taking connections for a while
+    caplog.set_level(logging.WARNING)
+    await fake.stream.drop()
+    await until(lambda: not exchange.stream.connected)
+    assert exchange.poller.interval_s == 30, "polling at poll_s while down"
+    fake.set_price(PERP, 59400)  # the entry fills while nobody listens: the push is lost
+    assert not any(e.topic == FILL for e in told)
+    await until(lambda: exchange.stream.connected, limit_s=10)
+    await until(lambda: news(told, "entry") == ["placed", "fill", "closed"])  # the catch-up poll
+    assert fake.stream.connections >= 2
+    delays = [
+        r.getMessage().rsplit("reconnecting in ", 1)[1]
+        for r in caplog.records
+        if "reconnecting in" in r.getMessage() and "orders" in r.getMessage()
+    ]
+    assert delays[:3] == ["0.1 s", "0.2 s", "0.4 s"], delays
+    assert "listenKey=" not in caplog.text.replace("listenKey=***", "")
+
+
+async def test_no_stream_when_the_rest_calls_go_elsewhere_without_a_ws_url(
+    venue_app: Any,
+) -> None:
+    """api_url without ws_url: the streams would reach the real venue, so the account polls."""
+    for kw in ({}, {"streams": True, "stream": False}):  # no ws_url; stream turned off
+        client, fake = await venue_app("binance", **kw)
+        exchange = client.core.venues.get("Main").exchange
+        assert not type(exchange.client).__module__.startswith("ccxt.pro")
+        assert exchange.stream.supported == [] and exchange.poller.interval_s == 3600
+        assert not any("listenKey" in r.path for r in fake.requests)

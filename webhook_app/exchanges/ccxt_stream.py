@@ -1,0 +1,234 @@
+"""Order, trade and position changes pushed by a ccxt venue (ccxt.pro's watch_orders,
+watch_my_trades and watch_positions), told as events the moment they arrive.
+
+Polling stays, as the fallback and the reconciliation: while every stream is connected the poller
+runs once a minute, and a reconnect is followed by one poll at once for what was said while no
+one listened (a venue does not replay its pushes). A stream that fails is retried with
+exponential backoff (1 s, doubling, up to 60 s), and the poller runs at `poll_s` meanwhile. A
+venue or market ccxt cannot stream (NotSupported) is polled, as before streams existed.
+
+Duplicated and reordered pushes are the tracker's and the adapter's business (events.py,
+CcxtExchange.emit): this module only turns ccxt's records into events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BotError
+from ..money import dec
+from .base import Position
+from .ccxt_records import parse_position
+
+if TYPE_CHECKING:
+    from .ccxt_venue import CcxtExchange
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_S = 60.0  # polling while the streams are connected
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 60.0
+TRADES_KEPT = 1_000  # orders whose trades are remembered
+TRADE_GRACE_S = 0.5  # a trade's order update is due by then (both come in one venue message)
+_LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+")
+
+
+class CcxtStream:
+    def __init__(
+        self, exchange: CcxtExchange, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        self.exchange = exchange
+        self._sleep = sleep
+        self.poll_s = exchange.account.poll_s
+        self.connected = False
+        self.failures = 0  # stream errors since start (each followed by a backoff)
+        self.supported: list[str] = []  # what this venue streams (the rest is polled)
+        self._tasks: list[asyncio.Task[None]] = []
+        # Trades heard, by order: their ids and quantities, and those not yet priced into an
+        # update of their order (the price of that fill).
+        self._traded: OrderedDict[str, dict[str, Decimal]] = OrderedDict()
+        self._unpriced: OrderedDict[str, list[tuple[Decimal, Decimal]]] = OrderedDict()
+        self._checks: set[asyncio.Task[None]] = set()
+        self._position_time: dict[str, float] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        client = self.exchange.client
+        has = getattr(client, "has", {}) or {}
+        watches: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if has.get("watchOrders"):
+            watches.append(("orders", self._orders))
+        if has.get("watchMyTrades"):
+            watches.append(("trades", self._my_trades))
+        if has.get("watchPositions") and not self.exchange.recipe.spot:
+            watches.append(("positions", self._positions))
+        if not watches:
+            logger.info("%s: ccxt streams nothing here; polling", self.exchange.name)
+            return
+        self._hook_connections(client)
+        self.supported = [name for name, _ in watches]
+        for name, step in watches:
+            self._tasks.append(asyncio.create_task(self._run(name, step)))
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._checks]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _hook_connections(self, client: Any) -> None:
+        """ccxt calls `on_connected` (its hook for users) each time a websocket opens."""
+        original = client.on_connected
+
+        def on_connected(ws_client: Any, message: Any = None) -> None:
+            original(ws_client, message)
+            self._up()
+
+        client.on_connected = on_connected
+
+    def _up(self) -> None:
+        """A stream connected: news now arrives by itself; one poll picks up what was missed."""
+        reconnect = self.failures > 0
+        self.connected = True
+        self.exchange.poller.interval_s = max(self.poll_s, RECONCILE_S)
+        self.exchange.poller.wake()
+        logger.info(
+            "%s: venue stream %s; polling every %.0f s to reconcile",
+            self.exchange.name,
+            "back" if reconnect else "connected",
+            self.exchange.poller.interval_s,
+        )
+
+    def _down(self) -> None:
+        self.connected = False
+        self.exchange.poller.interval_s = self.poll_s
+
+    async def _run(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
+        delay = BACKOFF_FIRST_S
+        while True:
+            try:
+                await step()
+                delay = BACKOFF_FIRST_S  # it answered: the next failure starts over
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # ccxt's NetworkError family, a refused key, a closed socket
+                import ccxt
+
+                self._down()
+                if isinstance(e, ccxt.NotSupported):
+                    logger.warning(
+                        "%s: cannot stream %s (%s); polling every %.0f s",
+                        self.exchange.name,
+                        name,
+                        _clean(e),
+                        self.poll_s,
+                    )
+                    return
+                self.failures += 1
+                logger.warning(
+                    "%s: %s stream lost (%s: %s); polling every %.0f s, reconnecting in %.1f s",
+                    self.exchange.name,
+                    name,
+                    type(e).__name__,
+                    _clean(e),
+                    self.poll_s,
+                    delay,
+                )
+                await self._sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+
+    # --- what the venue pushes ------------------------------------------------------------------
+
+    async def _orders(self) -> None:
+        for raw in await self.exchange.client.watch_orders():
+            self.heard_order(raw)
+
+    async def _my_trades(self) -> None:
+        """Trades are the ledger that does not merge: ccxt keeps one record per order between two
+        reads, so two pushes of one order in a burst reach us as the later one, and when the
+        venue sent them out of order that is the older. A trade heard for an order we know, but
+        do not know filled that far shortly after, has its order read again over REST."""
+        for raw in await self.exchange.client.watch_my_trades():
+            order_id, trade_id = str(raw.get("order") or ""), str(raw.get("id") or "")
+            amount, price = dec(raw.get("amount")), dec(raw.get("price"))
+            if not (order_id and trade_id and amount and price):
+                continue
+            seen = _kept(self._traded, order_id, dict)
+            if trade_id in seen:
+                continue  # the same trade pushed again
+            qty = amount * self.exchange.markets.size(raw.get("symbol"))
+            seen[trade_id] = qty
+            _kept(self._unpriced, order_id, list).append((qty, price))
+            symbol = str(raw.get("symbol"))
+            asyncio.get_running_loop().call_later(
+                TRADE_GRACE_S, self._spawn_check, order_id, symbol
+            )
+
+    def _spawn_check(self, order_id: str, symbol: str) -> None:
+        task = asyncio.create_task(self._check(order_id, symbol))
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _check(self, order_id: str, symbol: str) -> None:
+        known = self.exchange.known_filled(order_id)
+        traded = sum(self._traded.get(order_id, {}).values(), Decimal(0))
+        if known is None or traded <= known:
+            return  # not ours (or not yet told: its first news will say it), or up to date
+        try:
+            await self.exchange.refresh_order(order_id, symbol)
+        except BotError as e:
+            logger.warning(
+                "%s: %s traded %s but reads filled %s; not re-read (%s): the next poll will",
+                self.exchange.name,
+                order_id,
+                traded,
+                known,
+                e.message,
+            )
+
+    async def _positions(self) -> None:
+        for raw in await self.exchange.client.watch_positions():
+            self.heard_position(raw)
+
+    def heard_order(self, raw: dict[str, Any]) -> None:
+        if raw.get("symbol") not in (self.exchange.client.markets or {}):
+            return
+        trades = self._unpriced.pop(str(raw.get("id")), [])
+        qty = sum((q for q, _ in trades), Decimal(0))
+        price = sum((q * p for q, p in trades), Decimal(0)) / qty if qty else None
+        self.exchange.heard(raw, fill_price=price)
+
+    def heard_position(self, raw: dict[str, Any]) -> None:
+        exchange = self.exchange
+        symbol = raw.get("symbol")
+        if symbol not in (exchange.client.markets or {}):
+            return
+        when = float(raw.get("timestamp") or 0)
+        if when and when < self._position_time.get(symbol, 0.0):
+            return  # older than what was heard: pushed out of order
+        self._position_time[symbol] = when
+        position = parse_position(raw, exchange.markets.size(symbol))
+        exchange.tell_position(position or Position(symbol, Decimal(0), Decimal(0)))
+
+
+def _kept(table: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+    """table[key], made if missing and kept among the newest TRADES_KEPT keys."""
+    if key not in table:
+        table[key] = make()
+        while len(table) > TRADES_KEPT:
+            table.popitem(last=False)
+    table.move_to_end(key)
+    return table[key]
+
+
+def _clean(error: BaseException) -> str:
+    """An error's text without the user stream's key (it reads the account's orders)."""
+    return _LISTEN_KEY.sub(r"\1***", str(error))[:300]
