@@ -78,7 +78,11 @@ class FakeIB:
         account: str = "DU0000001",
         next_order_id: int = 1,
         contracts: dict[tuple[str, str], int] | None = None,
+        executions_first: bool = False,
     ) -> None:
+        # TWS sends a fill's execution before the order status that counts it; the fake sends
+        # the status first unless told otherwise.
+        self.executions_first = executions_first
         self.connectedEvent = Event("connectedEvent")
         self.disconnectedEvent = Event("disconnectedEvent")
         self.orderStatusEvent = Event("orderStatusEvent")
@@ -426,8 +430,9 @@ class FakeIB:
 
     def _broker_fill(self, bo: _BrokerOrder, price: float) -> None:
         o = bo.order
-        bo.filled, bo.avg_price = o.totalQuantity, price
-        self._set_status(bo, "Filled")
+        if not self.executions_first:
+            bo.filled, bo.avg_price = o.totalQuantity, price
+            self._set_status(bo, "Filled")
         # execution + fill
         ex = Execution(
             execId=f"fake.{next(self._exec):06d}",
@@ -451,6 +456,9 @@ class FakeIB:
             trade.fills.append(fill)
             self.execDetailsEvent.emit(trade, fill)
             trade.fillEvent.emit(trade, fill)
+        if self.executions_first:
+            bo.filled, bo.avg_price = o.totalQuantity, price
+            self._set_status(bo, "Filled")
         # position
         con_id = bo.contract.conId
         _, qty, _avg = self._broker_positions.get(con_id, (bo.contract, 0.0, 0.0))

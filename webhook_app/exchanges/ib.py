@@ -91,6 +91,7 @@ class IbExchange:
             self.ib = IB()
         self.ib.disconnectedEvent += self._on_disconnected
         self.ib.orderStatusEvent += self._on_status
+        self.ib.execDetailsEvent += self._on_execution
         self.ib.positionEvent += self._on_position
         self.ib.errorEvent += self._on_error
         mode = "PAPER" if self.account.sandbox else "LIVE"
@@ -179,6 +180,16 @@ class IbExchange:
     def _on_status(self, trade: Any) -> None:
         order = order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
         self._emit(ExchangeEvent("order", order.symbol, order=order, time=time.time() * 1000))
+
+    def _on_execution(self, trade: Any, fill: Any) -> None:
+        """One execution: the fill at its own price (the status carries the order's average)."""
+        order = order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
+        price = Decimal(str(fill.execution.price))
+        self._emit(
+            ExchangeEvent(
+                "order", order.symbol, order=order, fill_price=price, time=time.time() * 1000
+            )
+        )
 
     def _on_position(self, position: Any) -> None:
         ours = position_from_ib(

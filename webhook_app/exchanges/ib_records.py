@@ -18,8 +18,17 @@ _UNSET = 1e300  # ib_async's UNSET_DOUBLE is 1.79e308: "no price"
 
 
 def order_from_trade(trade: Any, symbol: str, size: Decimal) -> Order:
+    """The order as its status says, or as its executions say when they are ahead: TWS sends an
+    execution before the status that counts it."""
     order, status = trade.order, trade.orderStatus
     kind, trigger, limit = _kind(order)
+    filled, average = _d(status.filled), _d(status.avgFillPrice) if status.avgFillPrice else None
+    executions = [f.execution for f in getattr(trade, "fills", ()) or ()]
+    executed = sum((_d(e.shares) for e in executions), Decimal(0))
+    if executed > filled:
+        filled = executed
+        average = sum((_d(e.shares) * _d(e.price) for e in executions), Decimal(0)) / executed
+    fee = sum((_commission(f) for f in getattr(trade, "fills", ()) or ()), Decimal(0))
     return Order(
         id=str(order.orderId),
         client_id=order.orderRef or "",
@@ -31,9 +40,17 @@ def order_from_trade(trade: Any, symbol: str, size: Decimal) -> Order:
         price=limit,
         trigger_price=trigger,
         reduce_only=False,  # IB has no reduce-only orders
-        filled=_d(status.filled) * size,
-        average=_d(status.avgFillPrice) if status.avgFillPrice else None,
+        filled=filled * size,
+        average=average,
+        fee=fee,
     )
+
+
+def _commission(fill: Any) -> Decimal:
+    """A fill's commission, once its report came (0 until then; ib_async's unset is huge)."""
+    report = getattr(fill, "commissionReport", None)
+    value = getattr(report, "commission", 0) or 0
+    return Decimal(0) if abs(float(value)) >= _UNSET else _d(value)
 
 
 def _kind(order: Any) -> tuple[OrderType, Decimal | None, Decimal | None]:

@@ -178,3 +178,34 @@ async def test_cancel_all_on_a_resting_bracket_cancels_it_whole(ib: tuple[Core, 
     await exchange.cancel_all_orders(SYMBOL)
     await fake.settle()
     assert fake.openTrades() == []
+
+
+async def test_fills_are_told_from_executions_once_at_their_own_price(
+    ib: tuple[Core, FakeIB],
+) -> None:
+    """TWS sends the execution before the status that counts it: the fill is told from the
+    execution, at its price (a stop can fill through its level), and the status adds nothing."""
+    from webhook_app.events import FILL, ORDER, StreamEvent
+
+    core, fake = ib
+    fake.executions_first = True
+    told: list[StreamEvent] = []
+    status_when_told: list[str] = []
+
+    def listen(event: StreamEvent) -> None:
+        told.append(event)
+        if event.topic == FILL and event.data["role"] == "stop":
+            status_when_told.append(fake.trades()[1].orderStatus.status)
+
+    core.events.listeners.append(listen)
+    await send(core, entry())
+    fake.trigger(2, price=187.5)  # the stop (order 2) fills below its 188 level: a gap
+    await asyncio.sleep(0.05)
+    fills = [(e.data["role"], e.data["qty"], e.data["price"]) for e in told if e.topic == FILL]
+    assert fills == [("entry", "500", "190"), ("stop", "500", "187.5")]
+    assert status_when_told == ["Submitted"], "told from the execution, before its status"
+    stop_news = [e.data["event"] for e in told if e.topic == ORDER and e.data["role"] == "stop"]
+    assert stop_news[-1] == "closed" and stop_news.count("closed") == 1
+    fake.execDetailsEvent.emit(fake.trades()[1], fake.fills()[-1])  # the execution again
+    await asyncio.sleep(0.01)
+    assert len([e for e in told if e.topic == FILL]) == 2, "told once"
