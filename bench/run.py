@@ -210,13 +210,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def relay_figures(args: argparse.Namespace) -> dict[str, Any]:
-    from bench import relay
+    from bench import relay, venue_events
 
     return {
         "study_burst": await relay.study_burst(args.burst),
         "approval": await relay.approval_to_order(args.approvals, args.latency),
         "charts": await relay.charts(args.charts),
         "events": await relay.event_latency(args.approvals),
+        "venue_events": await venue_events.fill_latency(
+            args.venue_fills, args.venue_poll_s, args.venue_idle_s
+        ),
     }
 
 
@@ -278,6 +281,15 @@ def print_rest(results: dict[str, Any], ten: int) -> None:
         f"events: a paper fill → the websocket stream p50 {events['fill_to_stream_ms']['p50']} ms"
         f", → its Discord line p50 {events['fill_to_discord_ms']['p50']} ms"
     )
+    venue = relay["venue_events"]
+    stream, poll = venue["stream"], venue["poll"]
+    print(
+        f"venue events (fake Binance USDⓈ-M): a fill → the adapter's event p50 "
+        f"{stream['fill_to_event_ms']['p50']} ms pushed vs {poll['fill_to_event_ms']['p50']} ms "
+        f"polled every {venue['poll_s']} s (×{venue['poll_vs_stream_p50']}); idle REST "
+        f"requests/min {stream['idle_requests_per_min']} streaming vs "
+        f"{poll['idle_requests_per_min']} polling"
+    )
     charts = relay["charts"]
     print(
         f"charts: render p50 {charts['render_ms']['p50']} ms; study message to the channel "
@@ -295,6 +307,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=100, help="study alerts in the burst")
     parser.add_argument("--approvals", type=int, default=20)
     parser.add_argument("--charts", type=int, default=10)
+    parser.add_argument("--venue-fills", type=int, default=20, help="fills at the ccxt fake")
+    parser.add_argument("--venue-poll-s", type=float, default=1.0, help="polling, to compare")
+    parser.add_argument("--venue-idle-s", type=float, default=60.0, help="idle, to count requests")
     parser.add_argument(
         "--quick", action="store_true", help="a tiny run to keep the harness working"
     )
@@ -305,6 +320,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.n, args.levels, args.seed_n = 20, "1,10", 10
         args.burst, args.approvals, args.charts = 10, 2, 2
+        args.venue_fills, args.venue_poll_s, args.venue_idle_s = 2, 0.2, 0.5
     return args
 
 
