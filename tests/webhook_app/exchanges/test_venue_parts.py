@@ -204,6 +204,11 @@ def test_bad_ib_specs_stop_start_up(spec: str) -> None:
             'exchange = "bybit"\napi_url = "ftp://x"\napi_key_env = "K"\napi_secret_env = "S"',
             "api_url must be an http",
         ),
+        (
+            'exchange = "binance"\nws_url = "http://x"\napi_key_env = "K"\napi_secret_env = "S"',
+            "ws_url must be a ws",
+        ),
+        ('exchange = "binance"\nstream = 1', "stream must be true or false"),
     ],
 )
 def test_venue_settings_are_checked_at_start_up(tmp_path: Path, extra: str, message: str) -> None:
