@@ -46,6 +46,7 @@ class CcxtStream:
         self._sleep = sleep
         self.poll_s = exchange.account.poll_s
         self.connected = False
+        self.connects = 0  # websocket connections opened
         self.failures = 0  # stream errors since start (each followed by a backoff)
         self.supported: list[str] = []  # what this venue streams (the rest is polled)
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,6 +99,7 @@ class CcxtStream:
         """A stream connected: news now arrives by itself; one poll picks up what was missed."""
         reconnect = self.failures > 0
         self.connected = True
+        self.connects += 1
         self.exchange.poller.interval_s = max(self.poll_s, RECONCILE_S)
         self.exchange.poller.wake()
         logger.info(
@@ -112,7 +114,7 @@ class CcxtStream:
         self.exchange.poller.interval_s = self.poll_s
 
     async def _run(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
-        delay = BACKOFF_FIRST_S
+        delay, connects = BACKOFF_FIRST_S, self.connects
         while True:
             try:
                 await step()
@@ -123,6 +125,8 @@ class CcxtStream:
                 import ccxt
 
                 self._down()
+                if self.connects != connects:  # it was connected since: start over
+                    delay, connects = BACKOFF_FIRST_S, self.connects
                 if isinstance(e, ccxt.NotSupported):
                     logger.warning(
                         "%s: cannot stream %s (%s); polling every %.0f s",

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .model import CANCELED, EXPIRED, FILLED, OPEN, TRIGGERED, Order, Position, fmt, now_ms
+from .binance_orders import _BINANCE_ALGO_STATUS as _ALGO_STATUS
+from .binance_orders import _BINANCE_STATUS as _STATUS
+from .model import CANCELED, EXPIRED, OPEN, Order, Position, fmt, now_ms
 
 if TYPE_CHECKING:
     from .venue import FakeVenue
 
-_STATUS = {OPEN: "NEW", FILLED: "FILLED", CANCELED: "CANCELED", EXPIRED: "EXPIRED"}
-_ALGO_STATUS = {OPEN: "NEW", TRIGGERED: "FINISHED", CANCELED: "CANCELED", EXPIRED: "EXPIRED"}
 _EXECUTION = {CANCELED: "CANCELED", EXPIRED: "EXPIRED"}
 
 

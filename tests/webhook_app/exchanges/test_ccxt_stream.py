@@ -124,6 +124,10 @@ async def test_a_position_closed_by_hand_loses_its_protection_when_pushed(
     assert len(fake.open_orders(PERP)) == 4
     fake.set_position(PERP, 0)  # on the venue's website; no poll follows
     await until(lambda: fake.open_orders(PERP) == [])
+    await client.core.management.close()
+    await client.core.executor.queues.drain()
+    rows = await client.core.journal.query("SELECT status FROM alerts WHERE source='management'")
+    assert [r["status"] for r in rows] == ["executed"]
 
 
 async def test_the_stream_reconnects_with_backoff_and_polling_catches_up(
