@@ -49,6 +49,7 @@ class CcxtStream:
         self.connects = 0  # websocket connections opened
         self.failures = 0  # stream errors since start (each followed by a backoff)
         self.supported: list[str] = []  # what this venue streams (the rest is polled)
+        self.unsupported: list[str] = []  # what ccxt said it cannot stream after all
         self._tasks: list[asyncio.Task[None]] = []
         # Trades heard, by order: their ids and quantities, and those not yet priced into an
         # update of their order (the price of that fill).
@@ -80,9 +81,10 @@ class CcxtStream:
             self._tasks.append(asyncio.create_task(self._run(name, step)))
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._checks]:
+        tasks = [*self._tasks, *self._checks]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
 
     def _hook_connections(self, client: Any) -> None:
@@ -100,7 +102,9 @@ class CcxtStream:
         reconnect = self.failures > 0
         self.connected = True
         self.connects += 1
-        self.exchange.poller.interval_s = max(self.poll_s, RECONCILE_S)
+        # A stream ccxt cannot serve leaves its news to polling, at its usual pace.
+        slow = not self.unsupported
+        self.exchange.poller.interval_s = max(self.poll_s, RECONCILE_S) if slow else self.poll_s
         self.exchange.poller.wake()
         logger.info(
             "%s: venue stream %s; polling every %.0f s to reconcile",
@@ -128,6 +132,7 @@ class CcxtStream:
                 if self.connects != connects:  # it was connected since: start over
                     delay, connects = BACKOFF_FIRST_S, self.connects
                 if isinstance(e, ccxt.NotSupported):
+                    self.unsupported.append(name)
                     logger.warning(
                         "%s: cannot stream %s (%s); polling every %.0f s",
                         self.exchange.name,

@@ -37,6 +37,7 @@ class UserStream:
         self.reorder = False
         self.refuse = 0
         self.holding = False
+        self.closing = False
         self._held: list[dict[str, Any]] = []
         self.connections = 0
         self.sent: list[dict[str, Any]] = []
@@ -59,12 +60,12 @@ class UserStream:
     # --- the websocket ---------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        if self.refuse > 0:
-            self.refuse -= 1
+        if self.refuse > 0 or self.closing:
+            self.refuse = max(self.refuse - 1, 0)
             return web.Response(status=503, text="Service Unavailable")
         if request.query.get("listenKey") not in self.keys:
             return web.json_response({"code": -1125, "msg": "Invalid listenKey."}, status=400)
-        ws = web.WebSocketResponse()  # answers the client's pings itself
+        ws = web.WebSocketResponse(timeout=1.0)  # answers pings; a close waits 1 s for the reply
         await ws.prepare(request)
         self.connections += 1
         self.sockets.append(ws)
@@ -77,9 +78,10 @@ class UserStream:
 
     async def drop(self) -> None:
         for ws in list(self.sockets):
-            await ws.close(code=1006)
+            await ws.close(code=1001)  # going away
 
     async def close(self) -> None:
+        self.closing = True
         await self.drop()
 
     # --- pushes ----------------------------------------------------------------------------

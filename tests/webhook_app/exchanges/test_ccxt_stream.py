@@ -166,3 +166,26 @@ async def test_no_stream_when_the_rest_calls_go_elsewhere_without_a_ws_url(
         assert not type(exchange.client).__module__.startswith("ccxt.pro")
         assert exchange.stream.supported == [] and exchange.poller.interval_s == 3600
         assert not any("listenKey" in r.path for r in fake.requests)
+
+
+async def test_what_ccxt_cannot_stream_is_polled_at_its_usual_pace(
+    venue_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """watch_positions refused (NotSupported, as for some venue/market pairs): orders still
+    stream, and polling keeps its poll_s pace so that positions are not a minute late."""
+    import ccxt
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise ccxt.NotSupported("binanceusdm watchPositions() is not supported yet")
+
+    monkeypatch.setattr(ccxt.pro.binanceusdm, "watch_positions", refused)
+    client, fake = await venue_app("binance", streams=True, poll_s=30)
+    exchange = client.core.venues.get("Main").exchange
+    await until(lambda: exchange.stream.unsupported == ["positions"])
+    await until(lambda: exchange.stream.connects >= 1)
+    assert exchange.poller.interval_s == 30
+    told: list[StreamEvent] = []
+    client.core.events.listeners.append(told.append)
+    await client.post(ORDER, limit_entry(), wait=2.5)
+    fake.set_price(PERP, 59400)
+    await until(lambda: news(told, "entry") == ["placed", "fill", "closed"])  # still pushed
