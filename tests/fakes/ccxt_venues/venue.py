@@ -30,7 +30,7 @@ from .model import (
     VenueError,
 )
 from .okx import _Okx
-from .user_stream import UserStream
+from .user_stream import PATHS, UserStream
 
 _DIALECTS: dict[str, type[_Dialect]] = {"binance": _Binance, "bybit": _Bybit, "okx": _Okx}
 
@@ -77,14 +77,15 @@ class FakeVenue(OrderEngine):
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.api = _DIALECTS[venue](self)
-        self.stream = UserStream(self)  # Binance USDⓈ-M's user data stream (websocket)
+        self.stream = UserStream(self)  # the private push stream (websocket)
         self._routes: dict[tuple[str, str], Route] = self.api.routes()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> str:
         """Serve on 127.0.0.1 at a free port; returns the base URL (http://127.0.0.1:PORT)."""
         app = web.Application()
-        app.router.add_get("/private/ws", self.stream.handle)
+        for path in PATHS:  # the private websockets (see user_stream.py)
+            app.router.add_get(path, self.stream.handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Delayed handlers watch self._closing, so shutdown never waits for them.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)

@@ -28,13 +28,17 @@ async def test_repeated_and_reordered_venue_news_is_told_once_in_order(venue_app
     await exchange.poller.poll()  # the same state again
     filled = [e for e in told if e.topic == FILL and e.data["role"] == "entry"]
     assert len(filled) == 1 and filled[0].data["qty"] == "0.1"
-    # A late push of the order as it was before the fill, then the fill pushed twice more.
+    # A late push of the order as it was before the fill, the fill pushed twice more, and the
+    # late push again.
     stale = replace(resting, status="open")
     done = replace(resting, status="closed", filled=resting.amount)
     count = len(told)
-    for order in (stale, done, done):
+    for order in (stale, done, done, stale):
         exchange.emit(ExchangeEvent("order", PERP, order=order))
     assert len(told) == count, "nothing new: no second notification"
+    book = client.core.venues.get("Main").book
+    assert resting.id not in book.orders, "a late push does not reopen a filled order"
+    assert resting.id not in exchange._orders  # noqa: SLF001 - nor the adapter's own record
     entry_news = [
         e.data["event"] for e in told if e.topic == ORDER_EVENT and e.data["role"] == "entry"
     ]

@@ -1,5 +1,5 @@
-"""Events pushed by a real venue (the ccxt fake's Binance USDⓈ-M user stream, through ccxt.pro):
-told the moment they arrive, once each and in order however the venue repeats or reorders them;
+"""Events pushed by a real venue (the ccxt fake's Binance USDⓈ-M and Bybit v5 private streams,
+through ccxt.pro): told the moment they arrive, once each and in order however the venue repeats or reorders them;
 polling takes over while the stream is down and catches up on what it missed."""
 
 from __future__ import annotations
@@ -28,9 +28,14 @@ async def until(condition: Callable[[], bool], limit_s: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def streaming(venue_app: Any, **kw: Any) -> tuple[Any, Any, Any, list[StreamEvent]]:
+VENUES = pytest.mark.parametrize("venue", ["binance", "bybit"])
+
+
+async def streaming(
+    venue_app: Any, venue: str = "binance", **kw: Any
+) -> tuple[Any, Any, Any, list[StreamEvent]]:
     """An app on the fake that listens to its user stream (poll_s 3600: no polling)."""
-    client, fake = await venue_app("binance", streams=True, **kw)
+    client, fake = await venue_app(venue, streams=True, **kw)
     told: list[StreamEvent] = []
     client.core.events.listeners.append(told.append)
     exchange = client.core.venues.get("Main").exchange
@@ -53,29 +58,31 @@ def news(told: list[StreamEvent], role: str) -> list[str]:
     ]
 
 
-async def test_pushed_news_is_told_without_polling(venue_app: Any) -> None:
-    client, fake, exchange, told = await streaming(venue_app)
+@VENUES
+async def test_pushed_news_is_told_without_polling(venue_app: Any, venue: str) -> None:
+    client, fake, exchange, told = await streaming(venue_app, venue)
     await client.post(ORDER, limit_entry(), wait=2.5)
     fake.set_price(PERP, 59400)  # the limit fills at the venue; nobody polls
-    await until(lambda: news(told, "stop") == ["placed"])  # the fill, heard, armed the stop
+    await until(lambda: news(told, "tp1") == ["placed"])  # the fill, heard, placed the ladder
     assert news(told, "entry") == ["placed", "fill", "closed"]
     [position] = [e for e in told if e.topic == POSITION]
     assert position.data["side"] == "long" and float(position.data["size"]) == 0.1
-    fake.set_price(PERP, 60500)  # TP1's algo order fires and places its market order
+    fake.set_price(PERP, 60500)  # TP1 fires (Binance: its algo order places a market order)
     await until(lambda: "closed" in news(told, "tp1"))
     [fill] = [e for e in told if e.topic == FILL and e.data["role"] == "tp1"]
     assert (fill.data["qty"], fill.data["price"]) == ("0.025", "60500")
-    unnamed = [e for e in told if e.topic in (FILL, ORDER_EVENT) and e.data["role"] is None]
+    unnamed = [e for e in told if e.topic == FILL and e.data["role"] is None]
     assert unnamed == [], "the market order a fired take-profit placed is not a second fill"
 
 
+@VENUES
 async def test_duplicated_and_reordered_pushes_are_told_once_each_in_order(
-    venue_app: Any,
+    venue_app: Any, venue: str
 ) -> None:
     discord = await FakeDiscordWebhooks(limit=50, period_s=1.0).start()
     try:
         client, fake, exchange, told = await streaming(
-            venue_app, env={"DISCORD_LOGS_URL": discord.url("logs")}
+            venue_app, venue, env={"DISCORD_LOGS_URL": discord.url("logs")}
         )
         fake.stream.duplicate = fake.stream.reorder = True
         fake.stream.holding = True
@@ -83,7 +90,7 @@ async def test_duplicated_and_reordered_pushes_are_told_once_each_in_order(
         fake.set_price(PERP, 59400)  # pushed FILLED and the position: held back
         # All at once, newest first, each twice: position, FILLED, FILLED, NEW, NEW…
         await fake.stream.release()
-        await until(lambda: news(told, "stop") == ["placed"])
+        await until(lambda: news(told, "tp1") == ["placed"])
         fake.set_price(PERP, 60500)  # TP1: its pushes come newest first and twice
         await until(lambda: "closed" in news(told, "tp1"))
         fake.set_position(PERP, 0)  # closed by hand at the venue: pushed twice
@@ -93,6 +100,9 @@ async def test_duplicated_and_reordered_pushes_are_told_once_each_in_order(
         assert news(told, "entry") == ["placed", "fill", "closed"]
         assert news(told, "tp1") == ["placed", "fill", "closed"]
         assert [e.id for e in told] == sorted(e.id for e in told)
+        [entry_id] = {e.data["order_id"] for e in told if e.data.get("role") == "entry"}
+        book = client.core.venues.get("Main").book
+        assert entry_id not in book.orders, "the late NEW did not reopen the filled entry"
         sizes = [float(e.data["size"]) for e in told if e.topic == POSITION]
         assert sizes == [0.1, 0.075, 0.0], "each position once, none from a stale push"
         assert len([e for e in told if e.topic == CLOSED]) == 1
@@ -115,13 +125,14 @@ async def test_duplicated_and_reordered_pushes_are_told_once_each_in_order(
         await discord.close()
 
 
+@VENUES
 async def test_a_position_closed_by_hand_loses_its_protection_when_pushed(
-    venue_app: Any,
+    venue_app: Any, venue: str
 ) -> None:
-    client, fake, exchange, told = await streaming(venue_app, cleanup_on_close=True)
+    client, fake, exchange, told = await streaming(venue_app, venue, cleanup_on_close=True)
     status, answer = await client.post(ORDER, entry("futures"), wait=2.5)
     assert answer["status"] == "executed", answer
-    assert len(fake.open_orders(PERP)) == 4
+    assert len(fake.open_orders(PERP)) == 4  # stop, TP, TP1, TP2 (Bybit: stop and TP attached)
     fake.set_position(PERP, 0)  # on the venue's website; no poll follows
     await until(lambda: fake.open_orders(PERP) == [])
     await client.core.management.close()
