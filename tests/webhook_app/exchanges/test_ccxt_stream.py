@@ -1,6 +1,6 @@
 """Events pushed by a real venue (the ccxt fake's Binance USDⓈ-M and Bybit v5 private streams,
-through ccxt.pro): told the moment they arrive, once each and in order however the venue repeats or reorders them;
-polling takes over while the stream is down and catches up on what it missed."""
+through ccxt.pro): told the moment they arrive, once each and in order however the venue repeats
+or reorders them; polling takes over while the stream is down and catches up on what it missed."""
 
 from __future__ import annotations
 
