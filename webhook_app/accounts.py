@@ -47,8 +47,10 @@ class Account:
     lookup_window_s: float = 30.0  # after a create timed out: how long to look for the order
     poll_s: float = 5.0  # how often the venue is asked for order and position changes
     # ccxt venues push order and position changes over websockets (ccxt's watch_* calls); the
-    # polling above then only reconciles, once a minute. Off, or a venue that cannot, polls.
-    stream: bool = True
+    # polling above then only reconciles, once a minute. Unset: on where the push stream is
+    # tested against a fake (Binance USDⓈ-M, Bybit linear), polling elsewhere; true or false
+    # decides.
+    stream: bool | None = None
     ws_url: str | None = None  # the venue's websockets here instead (with api_url: a test fake)
     rate_limit: bool = True  # ccxt's own request throttle (off only against a local fake)
     # Management on events (off by default): the stop to breakeven as soon as TP1 fills, and a

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from ..accounts import Account
 from ..errors import ConfigError
-from .ccxt_recipes import Recipe
+from .ccxt_recipes import Recipe, recipe_for
 
 
 def quiet_ccxt_logs() -> None:
@@ -22,9 +22,13 @@ def quiet_ccxt_logs() -> None:
 
 
 def streams(account: Account) -> bool:
-    """Push streams are used unless turned off, or the REST calls go elsewhere (a proxy, a fake)
-    and no websocket address says where the streams are: they would reach the real venue."""
-    return account.stream and (account.api_url is None or account.ws_url is not None)
+    """Push streams are used where asked for (by default where they are tested: see
+    Recipe.streams), unless the REST calls go elsewhere (a proxy, a fake) and no websocket address
+    says where the streams are: they would reach the real venue."""
+    wanted = account.stream
+    if wanted is None:
+        wanted = recipe_for(account.exchange, account.market).streams
+    return wanted and (account.api_url is None or account.ws_url is not None)
 
 
 def make_client(account: Account, recipe: Recipe, credentials: dict[str, str]) -> Any:

@@ -20,6 +20,10 @@ class Recipe:
     reduce_only: bool = True  # the venue takes reduceOnly (spot venues do not)
     attaches: frozenset[str] = frozenset()  # protection that rides on the entry itself
     amends_triggers: bool = True  # a stop's trigger can be moved in one request
+    # Push streams on by default: those whose protocol and order model the tests exercise
+    # (tests/fakes/ccxt_venues/user_stream.py). Elsewhere ccxt may stream too (stream = true),
+    # e.g. OKX's algo orders, which fire into a child order on another channel, are not faked.
+    streams: bool = False
 
     @property
     def spot(self) -> bool:
@@ -160,6 +164,7 @@ RECIPES = {
         "binanceusdm",
         {"defaultType": "future", **_BINANCE_ALL_SYMBOLS},
         amends_triggers=False,
+        streams=True,
     ),
     ("bybit", "spot"): Recipe(
         "bybit",
@@ -179,6 +184,7 @@ RECIPES = {
             "enableUnifiedMargin": False,
         },
         attaches=frozenset({"stop", "tp"}),
+        streams=True,
     ),
     ("okx", "spot"): Recipe(
         "okx",

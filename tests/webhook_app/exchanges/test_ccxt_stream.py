@@ -167,12 +167,15 @@ async def test_the_stream_reconnects_with_backoff_and_polling_catches_up(
     assert "listenKey=" not in caplog.text.replace("listenKey=***", "")
 
 
-async def test_no_stream_when_the_rest_calls_go_elsewhere_without_a_ws_url(
-    venue_app: Any,
-) -> None:
-    """api_url without ws_url: the streams would reach the real venue, so the account polls."""
-    for kw in ({}, {"streams": True, "stream": False}):  # no ws_url; stream turned off
-        client, fake = await venue_app("binance", **kw)
+async def test_accounts_poll_where_streams_are_not_wanted_or_not_tested(venue_app: Any) -> None:
+    """api_url without ws_url (the streams would reach the real venue), stream = false, and OKX,
+    whose push stream is not tested against a fake (off unless stream = true)."""
+    for venue, kw in (
+        ("binance", {}),
+        ("binance", {"streams": True, "stream": False}),
+        ("okx", {"streams": True}),
+    ):
+        client, fake = await venue_app(venue, **kw)
         exchange = client.core.venues.get("Main").exchange
         assert not type(exchange.client).__module__.startswith("ccxt.pro")
         assert exchange.stream.supported == [] and exchange.poller.interval_s == 3600
