@@ -435,7 +435,7 @@ class FakeIB:
             self._set_status(bo, "Filled")
         # execution + fill
         ex = Execution(
-            execId=f"fake.{next(self._exec):06d}",
+            execId=f"0000fake.{next(self._exec):08x}.01.01",  # IB: <base>.<correction>
             time=_now(),
             acctNumber=self.account,
             exchange="SMART",

@@ -135,9 +135,18 @@ class Recipe:
     def told_by_its_trigger(self, raw: dict[str, Any]) -> bool:
         """A pushed order that is only the execution of a stop or take-profit: its fill is the
         trigger order's, told with it, and must not be told twice. Binance USDⓈ-M gives every
-        order a client id (its own when none is sent) except the market order a fired algo order
-        places; ALGO_UPDATE names that order as `ai`."""
+        order a client id (its own when none is sent; liquidations `autoclose-…`), so one without
+        is taken for the market order a fired algo order placed; see also spawned_order_id."""
         return self.venue == "binance" and not self.spot and not raw.get("clientOrderId")
+
+    def spawned_order_id(self, raw: dict[str, Any]) -> str | None:
+        """The order a fired trigger order placed, where the venue names it (Binance's
+        ALGO_UPDATE `ai`): that order's news is the trigger order's."""
+        if self.venue != "binance" or self.spot:
+            return None
+        info = raw.get("info")
+        spawned = info.get("ai") if isinstance(info, dict) else None
+        return str(spawned) if spawned else None
 
     def cancel_params(self, trigger: bool) -> dict[str, Any]:
         if not trigger:

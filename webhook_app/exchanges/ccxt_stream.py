@@ -55,7 +55,7 @@ class CcxtStream:
         # update of their order (the price of that fill).
         self._traded: OrderedDict[str, dict[str, Decimal]] = OrderedDict()
         self._unpriced: OrderedDict[str, list[tuple[Decimal, Decimal]]] = OrderedDict()
-        self._checks: set[asyncio.Task[None]] = set()
+        self._checks: dict[str, asyncio.Task[None]] = {}  # order id → its look after a trade
         self._position_time: dict[str, float] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class CcxtStream:
             self._tasks.append(asyncio.create_task(self._run(name, step)))
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._checks]
+        tasks = [*self._tasks, *self._checks.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -107,15 +107,20 @@ class CcxtStream:
         self.exchange.poller.interval_s = max(self.poll_s, RECONCILE_S) if slow else self.poll_s
         self.exchange.poller.wake()
         logger.info(
-            "%s: venue stream %s; polling every %.0f s to reconcile",
+            "%s: venue stream %s; polling every %.0f s",
             self.exchange.name,
             "back" if reconnect else "connected",
             self.exchange.poller.interval_s,
         )
 
     def _down(self) -> None:
+        """Polling at its own pace again, from now: the poller may be in a minute-long wait."""
         self.connected = False
+        self._poll_fast()
+
+    def _poll_fast(self) -> None:
         self.exchange.poller.interval_s = self.poll_s
+        self.exchange.poller.wake()
 
     async def _run(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
         delay, connects = BACKOFF_FIRST_S, self.connects
@@ -123,16 +128,16 @@ class CcxtStream:
             try:
                 await step()
                 delay = BACKOFF_FIRST_S  # it answered: the next failure starts over
+                if not self.connected:  # back on a socket that never closed: no on_connected
+                    self._up()
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # ccxt's NetworkError family, a refused key, a closed socket
                 import ccxt
 
-                self._down()
-                if self.connects != connects:  # it was connected since: start over
-                    delay, connects = BACKOFF_FIRST_S, self.connects
-                if isinstance(e, ccxt.NotSupported):
+                if isinstance(e, ccxt.NotSupported):  # the other streams go on
                     self.unsupported.append(name)
+                    self._poll_fast()
                     logger.warning(
                         "%s: cannot stream %s (%s); polling every %.0f s",
                         self.exchange.name,
@@ -141,6 +146,9 @@ class CcxtStream:
                         self.poll_s,
                     )
                     return
+                self._down()
+                if self.connects != connects:  # it was connected since: start over
+                    delay, connects = BACKOFF_FIRST_S, self.connects
                 self.failures += 1
                 logger.warning(
                     "%s: %s stream lost (%s: %s); polling every %.0f s, reconnecting in %.1f s",
@@ -158,7 +166,19 @@ class CcxtStream:
 
     async def _orders(self) -> None:
         for raw in await self.exchange.client.watch_orders():
-            self.heard_order(raw)
+            self._each(self.heard_order, raw)
+
+    def _each(self, handle: Callable[[dict[str, Any]], None], raw: dict[str, Any]) -> None:
+        """One record: a fault in our handling of it is logged and the batch goes on (the
+        connection is fine, and the next poll reconciles what this record said)."""
+        try:
+            handle(raw)
+        except Exception:
+            logger.exception(
+                "%s: a pushed record could not be handled (id %s)",
+                self.exchange.name,
+                raw.get("id"),
+            )
 
     async def _my_trades(self) -> None:
         """Trades are the ledger that does not merge: ccxt keeps one record per order between two
@@ -166,27 +186,26 @@ class CcxtStream:
         venue sent them out of order that is the older. A trade heard for an order we know, but
         do not know filled that far shortly after, has its order read again over REST."""
         for raw in await self.exchange.client.watch_my_trades():
-            order_id, trade_id = str(raw.get("order") or ""), str(raw.get("id") or "")
-            amount, price = dec(raw.get("amount")), dec(raw.get("price"))
-            if not (order_id and trade_id and amount and price):
-                continue
-            seen = _kept(self._traded, order_id, dict)
-            if trade_id in seen:
-                continue  # the same trade pushed again
-            qty = amount * self.exchange.markets.size(raw.get("symbol"))
-            seen[trade_id] = qty
-            _kept(self._unpriced, order_id, list).append((qty, price))
-            symbol = str(raw.get("symbol"))
-            asyncio.get_running_loop().call_later(
-                TRADE_GRACE_S, self._spawn_check, order_id, symbol
-            )
+            self._each(self.heard_trade, raw)
 
-    def _spawn_check(self, order_id: str, symbol: str) -> None:
-        task = asyncio.create_task(self._check(order_id, symbol))
-        self._checks.add(task)
-        task.add_done_callback(self._checks.discard)
+    def heard_trade(self, raw: dict[str, Any]) -> None:
+        order_id, trade_id = str(raw.get("order") or ""), str(raw.get("id") or "")
+        amount, price = dec(raw.get("amount")), dec(raw.get("price"))
+        if not (order_id and trade_id and amount and price):
+            return
+        seen = _kept(self._traded, order_id, dict)
+        if trade_id in seen:
+            return  # the same trade pushed again
+        qty = amount * self.exchange.markets.size(raw.get("symbol"))
+        seen[trade_id] = qty
+        _kept(self._unpriced, order_id, list).append((qty, price))
+        if order_id not in self._checks:  # one look per order, however many trades
+            task = asyncio.create_task(self._check(order_id, str(raw.get("symbol"))))
+            self._checks[order_id] = task
+            task.add_done_callback(lambda _t, key=order_id: self._checks.pop(key, None))
 
     async def _check(self, order_id: str, symbol: str) -> None:
+        await asyncio.sleep(TRADE_GRACE_S)  # its order's update is due by then (loop time)
         known = self.exchange.known_filled(order_id)
         traded = sum(self._traded.get(order_id, {}).values(), Decimal(0))
         if known is None or traded <= known:
@@ -205,14 +224,21 @@ class CcxtStream:
 
     async def _positions(self) -> None:
         for raw in await self.exchange.client.watch_positions():
-            self.heard_position(raw)
+            self._each(self.heard_position, raw)
 
     def heard_order(self, raw: dict[str, Any]) -> None:
+        """An order update, priced by the trades heard for it when they are exactly the amount
+        it adds (on Bybit and OKX an update and its trades are separate messages, in either
+        order); otherwise the adapter prices the fill from the averages."""
         if raw.get("symbol") not in (self.exchange.client.markets or {}):
             return
-        trades = self._unpriced.pop(str(raw.get("id")), [])
+        order_id = str(raw.get("id"))
+        trades = self._unpriced.pop(order_id, [])
         qty = sum((q for q, _ in trades), Decimal(0))
-        price = sum((q * p for q, p in trades), Decimal(0)) / qty if qty else None
+        adds = self.exchange.fill_added(raw)
+        price = None
+        if qty and adds == qty:
+            price = sum((q * p for q, p in trades), Decimal(0)) / qty
         self.exchange.heard(raw, fill_price=price)
 
     def heard_position(self, raw: dict[str, Any]) -> None:
@@ -225,7 +251,7 @@ class CcxtStream:
             return  # older than what was heard: pushed out of order
         self._position_time[symbol] = when
         position = parse_position(raw, exchange.markets.size(symbol))
-        exchange.tell_position(position or Position(symbol, Decimal(0), Decimal(0)))
+        exchange.tell_position(position or Position(symbol, Decimal(0), Decimal(0)), pushed=True)
 
 
 def _kept(table: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 from ..accounts import Account
 from ..errors import ExchangeUnavailable, ExecutionError, OrderNotFound, OrderRejected
 from ..models import OrderType, Side
+from ..money import dec
 from .base import (
     CANCELED,
     Attach,
@@ -81,6 +82,8 @@ class CcxtExchange:
         self._orders: dict[str, Order] = {}  # last known state by order id, for amends
         self._ended: OrderedDict[str, Decimal] = OrderedDict()  # finished: id → filled
         self._positions: dict[str, Position] = {}  # as last read: a difference is news
+        self._pushed_at: dict[str, float] = {}  # symbol → when a position push was last heard
+        self._spawned: OrderedDict[str, None] = OrderedDict()  # orders fired trigger orders placed
         self._listeners: list[EventListener] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Schedules (polling, market refresh) run on the loop's clock; `sleep` and `clock` time
@@ -138,13 +141,12 @@ class CcxtExchange:
     def emit(self, event: ExchangeEvent) -> None:
         """Tell an event, unless it is older than what is known of its order: a venue's pushes
         come twice and out of order, and a late one must not reopen a finished order."""
-        if event.order is not None:
-            if self._stale(event.order):
-                return
-            self._remember(event.order)
+        if event.order is not None and not self._remember(event.order):
+            return
         notify(self._listeners, event, self.name)
 
     def _stale(self, order: Order) -> bool:
+        """Older than what is known: a finished order shown open, or less filled than known."""
         ended = self._ended.get(order.id)
         if ended is not None:
             return order.is_open or order.filled < ended
@@ -165,6 +167,7 @@ class CcxtExchange:
     async def fetch_positions(self) -> list[Position]:
         if self.recipe.spot:
             return await self._holdings()
+        asked = asyncio.get_running_loop().time()
         raw = await self.calls.send("positions", self.client.fetch_positions)
         out: list[Position] = []
         for item in raw:
@@ -172,18 +175,23 @@ class CcxtExchange:
                 position = parse_position(item, self.markets.size(item["symbol"]))
                 if position is not None:
                     out.append(position)
-        self._tell_positions(out)
+        self._tell_positions(out, asked)
         return out
 
-    def _tell_positions(self, positions: list[Position]) -> None:
+    def _tell_positions(self, positions: list[Position], asked: float) -> None:
         """Whoever read them (the poller, a refresh before a plan), changes become events; a
-        symbol missing from the list is flat."""
+        symbol missing from the list is flat. A symbol the venue pushed news of after the list
+        was asked for keeps the push: the list may be older."""
         now = {p.symbol: p for p in positions}
         for symbol in set(self._positions) | set(now):
+            if self._pushed_at.get(symbol, float("-inf")) > asked:
+                continue
             self.tell_position(now.get(symbol) or Position(symbol, Decimal(0), Decimal(0)))
 
-    def tell_position(self, new: Position) -> None:
+    def tell_position(self, new: Position, *, pushed: bool = False) -> None:
         """One position as read or pushed: a difference from the last one is news."""
+        if pushed:
+            self._pushed_at[new.symbol] = asyncio.get_running_loop().time()
         old = self._positions.get(new.symbol)
         if old is None and not new.size:
             return
@@ -501,24 +509,54 @@ class CcxtExchange:
         if order is not None:
             self.emit(ExchangeEvent("order", order.symbol, order=order))
 
+    def fill_added(self, raw: dict[str, Any]) -> Decimal:
+        """How much a pushed order adds to what is known filled of it."""
+        filled = (dec(raw.get("filled")) or Decimal(0)) * self.markets.size(raw.get("symbol"))
+        return filled - (self.known_filled(str(raw.get("id"))) or Decimal(0))
+
     def heard(self, raw: dict[str, Any], fill_price: Decimal | None = None) -> None:
-        """An order as the venue pushed it (the stream): told unless stale (see emit)."""
-        if self.recipe.told_by_its_trigger(raw):
-            return
+        """An order as the venue pushed it (the stream): told unless stale (see emit). Without
+        the price of its trades, a second fill of an order is priced from the two averages."""
+        spawned = self.recipe.spawned_order_id(raw)
+        if spawned:
+            _keep(self._spawned, spawned, None, ENDED_KEPT)
         order_id = str(raw.get("id"))
+        if self.recipe.told_by_its_trigger(raw) or order_id in self._spawned:
+            return
         order = self._parse(raw, trigger=self._triggers.get(order_id, False), remember=False)
+        known = self._orders.get(order_id)
+        if (
+            fill_price is None
+            and known is not None
+            and known.average
+            and order.average
+            and order.filled > known.filled > 0
+        ):
+            paid = order.average * order.filled - known.average * known.filled
+            fill_price = paid / (order.filled - known.filled)
         self.emit(ExchangeEvent("order", order.symbol, order=order, fill_price=fill_price))
 
-    def _remember(self, order: Order) -> None:
+    def _remember(self, order: Order) -> bool:
+        """Keep an order's latest state; False (and nothing kept) when it is older than that."""
+        if self._stale(order):
+            return False
         if order.is_open:
-            if order.id not in self._ended:  # a list that lags behind a push
-                self._orders[order.id] = order
-            return
+            self._orders[order.id] = order
+            return True
         self._orders.pop(order.id, None)
-        self._ended[order.id] = order.filled
-        self._ended.move_to_end(order.id)
-        while len(self._ended) > ENDED_KEPT:
-            self._ended.popitem(last=False)
+        for gone in _keep(self._ended, order.id, order.filled, ENDED_KEPT):
+            self._triggers.pop(gone, None)
+        return True
+
+
+def _keep(table: OrderedDict[str, Any], key: str, value: Any, cap: int) -> list[str]:
+    """table[key] = value as the newest entry, the oldest dropped past `cap` (returned)."""
+    table[key] = value
+    table.move_to_end(key)
+    dropped = []
+    while len(table) > cap:
+        dropped.append(table.popitem(last=False)[0])
+    return dropped
 
 
 def _lookup_args(method: str, symbol: str) -> tuple[Any, ...]:

@@ -23,8 +23,8 @@ def order_from_trade(trade: Any, symbol: str, size: Decimal) -> Order:
     order, status = trade.order, trade.orderStatus
     kind, trigger, limit = _kind(order)
     filled, average = _d(status.filled), _d(status.avgFillPrice) if status.avgFillPrice else None
-    executions = [f.execution for f in getattr(trade, "fills", ()) or ()]
-    executed = sum((_d(e.shares) for e in executions), Decimal(0))
+    executions = _current(getattr(trade, "fills", ()) or ())
+    executed = min(sum((_d(e.shares) for e in executions), Decimal(0)), _d(order.totalQuantity))
     if executed > filled:
         filled = executed
         average = sum((_d(e.shares) * _d(e.price) for e in executions), Decimal(0)) / executed
@@ -44,6 +44,19 @@ def order_from_trade(trade: Any, symbol: str, size: Decimal) -> Order:
         average=average,
         fee=fee,
     )
+
+
+def _current(fills: Any) -> list[Any]:
+    """The executions of a trade, a correction replacing the one it corrects: IB numbers them
+    `<base>.01`, `<base>.02`… (the last part of the execId)."""
+    latest: dict[str, Any] = {}
+    for fill in fills:
+        execution = fill.execution
+        base, _, number = str(execution.execId).rpartition(".")
+        key = base or number
+        if key not in latest or str(execution.execId) > str(latest[key].execId):
+            latest[key] = execution
+    return list(latest.values())
 
 
 def _commission(fill: Any) -> Decimal:

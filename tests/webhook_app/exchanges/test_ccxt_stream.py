@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -203,3 +204,155 @@ async def test_what_ccxt_cannot_stream_is_polled_at_its_usual_pace(
     await client.post(ORDER, limit_entry(), wait=2.5)
     fake.set_price(PERP, 59400)
     await until(lambda: news(told, "entry") == ["placed", "fill", "closed"])  # still pushed
+
+
+# --- what the review found: state never goes backwards, prices, pacing, leftovers ------------
+
+
+def pushed(order: Any, **changes: Any) -> dict[str, Any]:
+    """A ccxt-unified record of one of our orders, as watch_orders would return it."""
+    raw = {
+        "id": order.id,
+        "clientOrderId": order.client_id,
+        "symbol": PERP,
+        "side": "buy",
+        "type": "limit",
+        "price": float(order.price),
+        "amount": float(order.amount),
+        "filled": 0.0,
+        "average": None,
+        "status": "open",
+    }
+    return raw | changes
+
+
+async def resting_limit(exchange: Any, amount: str = "0.1") -> Any:
+    from webhook_app.models import OrderType, Side
+
+    resting_limit.n = getattr(resting_limit, "n", 0) + 1  # type: ignore[attr-defined]
+    return await exchange.create_order(
+        PERP,
+        OrderType.LIMIT,
+        Side.BUY,
+        Decimal(amount),
+        Decimal(59000),
+        client_id=f"byhand{resting_limit.n}",  # type: ignore[attr-defined]
+    )
+
+
+async def test_a_second_fill_is_priced_by_its_own_trades_or_the_averages(venue_app: Any) -> None:
+    """Bybit and OKX send an order update and its trades as separate messages, in either order:
+    a trade that came late must not price the next fill."""
+    client, fake, exchange, told = await streaming(venue_app)
+    order = await resting_limit(exchange, "1")
+    stream = exchange.stream
+    half = {"order": order.id, "symbol": PERP, "amount": 0.5}
+    stream.heard_order(pushed(order, filled=0.5, average=100.0))  # before its trade
+    stream.heard_trade({"id": "t1", "price": 100, **half})
+    stream.heard_trade({"id": "t2", "price": 110, **half})
+    stream.heard_order(pushed(order, filled=1.0, average=105.0, status="closed"))
+    prices = [e.data["price"] for e in told if e.topic == FILL and e.data["order_id"] == order.id]
+    assert prices == ["100", "110"], "not 105: the averages say the second fill paid 110"
+    other = await resting_limit(exchange, "0.1")
+    stream.heard_trade({"id": "t3", "order": other.id, "symbol": PERP, "amount": 0.1, "price": 98})
+    stream.heard_order(pushed(other, filled=0.1, average=99.0, status="closed"))
+    [fill] = [e for e in told if e.topic == FILL and e.data["order_id"] == other.id]
+    assert fill.data["price"] == "98", "its trade, exactly the amount it adds, prices it"
+    await asyncio.sleep(ccxt_stream.TRADE_GRACE_S + 0.2)  # the look after the trades: nothing
+
+
+async def test_a_list_that_lags_behind_a_push_does_not_undo_it(venue_app: Any) -> None:
+    client, fake, exchange, told = await streaming(venue_app)
+    order = await resting_limit(exchange)
+    exchange.stream.heard_order(pushed(order, filled=0.05, average=59000.0))  # partly filled
+    await exchange.fetch_open_orders(PERP)  # the venue's list still shows 0 filled
+    assert exchange.known_filled(order.id) == Decimal("0.05")
+    book = client.core.venues.get("Main").book
+    assert book.orders[order.id].filled == Decimal("0.05")
+
+
+async def test_a_position_list_asked_before_a_pushed_close_does_not_reopen_it(
+    venue_app: Any,
+) -> None:
+    client, fake, exchange, told = await streaming(venue_app)
+    await client.post(ORDER, entry("futures"), wait=2.5)
+    await until(lambda: any(e.topic == POSITION for e in told))
+    # The list is made now, with the position open, and answered 0.4 s later.
+    fake.inject("fetch_positions", "timeout_after_accept", delay=0.4)
+    reading = asyncio.create_task(exchange.fetch_positions())
+    await asyncio.sleep(0.1)
+    fake.set_position(PERP, 0)  # closed by hand: pushed while the list is on its way
+    await reading
+    await asyncio.sleep(0.1)
+    sizes = [float(e.data["size"]) for e in told if e.topic == POSITION]
+    assert sizes == [0.1, 0.0], "the older list did not reopen the position"
+    assert len([e for e in told if e.topic == CLOSED]) == 1
+
+
+async def test_a_fault_in_one_pushed_record_loses_neither_the_batch_nor_the_stream(
+    venue_app: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, fake, exchange, told = await streaming(venue_app)
+    real, calls = exchange.heard, []
+
+    def heard_once_broken(raw: dict[str, Any], fill_price: Any = None) -> None:
+        calls.append(raw["id"])
+        if len(calls) == 1:
+            raise RuntimeError("a bug in our handling")
+        real(raw, fill_price)
+
+    monkeypatch.setattr(exchange, "heard", heard_once_broken)
+    await client.post(ORDER, limit_entry(), wait=2.5)  # its NEW push hits the bug
+    fake.set_price(PERP, 59400)
+    await until(lambda: news(told, "entry") == ["placed", "fill", "closed"])
+    assert exchange.stream.connected and exchange.stream.failures == 0
+    assert "could not be handled" in caplog.text
+
+
+async def test_a_dropped_stream_polls_at_once_and_close_leaves_nothing_running(
+    venue_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ccxt_stream, "BACKOFF_FIRST_S", 5.0)
+    client, fake, exchange, told = await streaming(venue_app, poll_s=30)
+    before = len(fake.requests_for("fetch_open_orders"))
+    await fake.stream.drop()
+    # Not in a minute (the reconciliation pace it was waiting in): now.
+    await until(lambda: len(fake.requests_for("fetch_open_orders")) > before, limit_s=2)
+    order = await resting_limit(exchange)
+    exchange.stream.heard_trade(
+        {"id": "t9", "order": order.id, "symbol": PERP, "amount": 0.1, "price": 59000}
+    )
+    assert exchange.stream._checks  # noqa: SLF001 - the look after that trade is pending
+    await exchange.close()
+    assert not exchange.stream._checks  # noqa: SLF001
+    sent = len(fake.requests)
+    await asyncio.sleep(ccxt_stream.TRADE_GRACE_S + 0.2)
+    assert len(fake.requests) == sent, "nothing asked of the venue after close"
+
+
+async def test_the_order_a_fired_algo_order_placed_is_not_a_second_fill(venue_app: Any) -> None:
+    """Binance names it in ALGO_UPDATE (`ai`): whatever client id it carries, it is not told."""
+    client, fake, exchange, told = await streaming(venue_app)
+    algo = pushed(
+        type("O", (), {"id": "5001", "client_id": "x1t1", "price": 60500, "amount": 0.1}),
+        type="take_profit_market",
+        triggerPrice=60500.0,
+        takeProfitPrice=60500.0,
+        side="sell",
+        status="closed",
+        filled=0.1,
+        average=60500.0,
+        info={"aid": 5001, "ai": "5002"},
+    )
+    exchange.heard(algo)
+    child = pushed(
+        type("O", (), {"id": "5002", "client_id": "web_x", "price": 0, "amount": 0.1}),
+        type="market",
+        side="sell",
+        status="closed",
+        filled=0.1,
+        average=60500.0,
+    )
+    exchange.heard(child)
+    fills = [e.data["order_id"] for e in told if e.topic == FILL]
+    assert fills == ["5001"]

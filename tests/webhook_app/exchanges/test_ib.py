@@ -209,3 +209,27 @@ async def test_fills_are_told_from_executions_once_at_their_own_price(
     fake.execDetailsEvent.emit(fake.trades()[1], fake.fills()[-1])  # the execution again
     await asyncio.sleep(0.01)
     assert len([e for e in told if e.topic == FILL]) == 2, "told once"
+
+
+async def test_a_corrected_execution_replaces_the_one_it_corrects(ib: tuple[Core, FakeIB]) -> None:
+    """IB corrects an execution by sending it again as `<base>.02`: not a second fill."""
+    from dataclasses import replace
+
+    from ib_async import Fill
+
+    from webhook_app.events import FILL, StreamEvent
+
+    core, fake = ib
+    fake.executions_first = True
+    told: list[StreamEvent] = []
+    core.events.listeners.append(told.append)
+    await send(core, entry())
+    trade = fake.trades()[0]  # the entry: filled 500 at 190
+    first = trade.fills[-1]
+    corrected = replace(first.execution, execId=first.execution.execId[:-2] + "02", price=190.1)
+    fill = Fill(first.contract, corrected, first.commissionReport, first.time)
+    trade.fills.append(fill)
+    fake.execDetailsEvent.emit(trade, fill)
+    await asyncio.sleep(0.01)
+    entries = [e.data["qty"] for e in told if e.topic == FILL and e.data["role"] == "entry"]
+    assert entries == ["500"], "the correction is the same 500 shares, not 500 more"
