@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .binance_orders import _BINANCE_ALGO_STATUS as _ALGO_STATUS
 from .binance_orders import _BINANCE_STATUS as _STATUS
 from .model import API_KEY, API_SECRET, CANCELED, EXPIRED, OPEN, Order, Position, fmt, now_ms
 
@@ -33,6 +32,30 @@ if TYPE_CHECKING:
     from .venue import FakeVenue
 
 _EXECUTION = {CANCELED: "CANCELED", EXPIRED: "EXPIRED"}
+_ALGO_KEYS = {  # /fapi/v1/algoOrder's names → ALGO_UPDATE's
+    "clientAlgoId": "caid",
+    "algoId": "aid",
+    "algoType": "at",
+    "orderType": "o",
+    "symbol": "s",
+    "side": "S",
+    "positionSide": "ps",
+    "timeInForce": "f",
+    "quantity": "q",
+    "algoStatus": "X",
+    "actualOrderId": "ai",
+    "actualPrice": "ap",
+    "triggerPrice": "tp",
+    "price": "p",
+    "selfTradePreventionMode": "V",
+    "workingType": "wt",
+    "priceMatch": "pm",
+    "closePosition": "cp",
+    "priceProtect": "pP",
+    "reduceOnly": "R",
+    "triggerTime": "tt",
+    "goodTillDate": "gtd",
+}
 PATHS = ("/private/ws", "/v5/private")  # Binance USDⓈ-M, Bybit v5
 
 
@@ -224,39 +247,13 @@ class _Binance:
         }
 
     def _algo(self, o: Order) -> dict[str, Any]:
+        """The REST rendering of the algo order under ALGO_UPDATE's short keys."""
+        rest = self.v.api.render_algo(o)
         spawned = self.v.orders.get(o.spawned_id or "")
         now = now_ms()
-        return {
-            "e": "ALGO_UPDATE",
-            "T": now,
-            "E": now,
-            "o": {
-                "caid": o.client_id,
-                "aid": int(o.id),
-                "at": "CONDITIONAL",
-                "o": o.venue_type,
-                "s": o.market_id,
-                "S": o.side.upper(),
-                "ps": "BOTH",
-                "f": o.extra.get("timeInForce", "GTC"),
-                "q": fmt(o.amount),
-                "X": _ALGO_STATUS[o.status],
-                "ai": spawned.id if spawned else "",
-                "ap": fmt(spawned.average) if spawned else "0",
-                "aq": fmt(spawned.filled) if spawned else "0",
-                "act": "0",
-                "tp": fmt(o.trigger_price),
-                "p": fmt(o.price),
-                "V": "EXPIRE_MAKER",
-                "wt": "CONTRACT_PRICE",
-                "pm": "NONE",
-                "cp": o.close_position,
-                "pP": False,
-                "R": o.reduce_only,
-                "tt": o.updated_at if o.triggered else 0,
-                "gtd": 0,
-            },
-        }
+        body = {short: rest[name] for name, short in _ALGO_KEYS.items()}
+        body |= {"aq": fmt(spawned.filled) if spawned else "0", "act": "0"}
+        return {"e": "ALGO_UPDATE", "T": now, "E": now, "o": body}
 
     def _account(self, symbol: str, p: Position) -> dict[str, Any]:
         market = self.v.market(symbol)
