@@ -137,12 +137,17 @@ class Recipe:
         trigger order's, told with it, and must not be told twice. Binance USDⓈ-M gives every
         order a client id (its own when none is sent; liquidations `autoclose-…`), so one without
         is taken for the market order a fired algo order placed; see also spawned_order_id."""
-        return self.venue == "binance" and not self.spot and not raw.get("clientOrderId")
+        return self.spawns_orders and not raw.get("clientOrderId")
+
+    @property
+    def spawns_orders(self) -> bool:
+        """A fired trigger order places an order of its own (Binance USDⓈ-M's algo orders)."""
+        return self.venue == "binance" and not self.spot
 
     def spawned_order_id(self, raw: dict[str, Any]) -> str | None:
         """The order a fired trigger order placed, where the venue names it (Binance's
         ALGO_UPDATE `ai`): that order's news is the trigger order's."""
-        if self.venue != "binance" or self.spot:
+        if not self.spawns_orders:
             return None
         info = raw.get("info")
         spawned = info.get("ai") if isinstance(info, dict) else None

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BotError
+from ..events import role_of
 from ..money import dec
 from .base import Position
 from .ccxt_records import parse_position
@@ -55,7 +56,9 @@ class CcxtStream:
         # update of their order (the price of that fill).
         self._traded: OrderedDict[str, dict[str, Decimal]] = OrderedDict()
         self._unpriced: OrderedDict[str, list[tuple[Decimal, Decimal]]] = OrderedDict()
-        self._checks: dict[str, asyncio.Task[None]] = {}  # order id → its look after a trade
+        # Delayed work, cancelled by stop(): the look after a trade (by order id), a record held
+        # back while it may be a fired stop's own order ("spawned:<id>").
+        self._checks: dict[str, asyncio.Task[None]] = {}
         self._position_time: dict[str, float] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -232,6 +235,7 @@ class CcxtStream:
         order); otherwise the adapter prices the fill from the averages."""
         if raw.get("symbol") not in (self.exchange.client.markets or {}):
             return
+        self.exchange.note_spawned(raw)  # at once: the order it names may be waiting
         order_id = str(raw.get("id"))
         trades = self._unpriced.pop(order_id, [])
         qty = sum((q for q, _ in trades), Decimal(0))
@@ -239,7 +243,42 @@ class CcxtStream:
         price = None
         if qty and adds == qty:
             price = sum((q * p for q, p in trades), Decimal(0)) / qty
-        self.exchange.heard(raw, fill_price=price)
+        if self._maybe_spawned(raw):
+            self._later(f"spawned:{order_id}", self.exchange.heard, raw, price)
+        else:
+            self.exchange.heard(raw, fill_price=price)
+
+    def _maybe_spawned(self, raw: dict[str, Any]) -> bool:
+        """An order we did not place and do not know yet, on a venue whose fired stops place
+        orders: it may be one, named by its stop's update a moment later (Binance orders its
+        pushes only within one event type), so it waits TRADE_GRACE_S before it is told, or
+        dropped. (An order placed by hand is told that much later.)"""
+        client_id = str(raw.get("clientOrderId") or "")
+        return (
+            self.exchange.recipe.spawns_orders
+            and self.exchange.known_filled(str(raw.get("id"))) is None
+            and role_of(client_id) is None
+        )
+
+    def _later(self, key: str, call: Callable[..., None], *args: Any) -> None:
+        """call(*args) after TRADE_GRACE_S, in a task stop() cancels; one per key at a time
+        (a later one replaces the pending one: it carries the newer record)."""
+
+        async def wait_then_call() -> None:
+            await asyncio.sleep(TRADE_GRACE_S)
+            self._each(lambda _raw: call(*args), {"id": key})
+
+        pending = self._checks.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        task = asyncio.create_task(wait_then_call())
+        self._checks[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._checks.get(key) is done:
+                del self._checks[key]
+
+        task.add_done_callback(forget)
 
     def heard_position(self, raw: dict[str, Any]) -> None:
         exchange = self.exchange

@@ -514,12 +514,16 @@ class CcxtExchange:
         filled = (dec(raw.get("filled")) or Decimal(0)) * self.markets.size(raw.get("symbol"))
         return filled - (self.known_filled(str(raw.get("id"))) or Decimal(0))
 
-    def heard(self, raw: dict[str, Any], fill_price: Decimal | None = None) -> None:
-        """An order as the venue pushed it (the stream): told unless stale (see emit). Without
-        the price of its trades, a second fill of an order is priced from the two averages."""
+    def note_spawned(self, raw: dict[str, Any]) -> None:
+        """A fired trigger order names the order it placed: that one is never told."""
         spawned = self.recipe.spawned_order_id(raw)
         if spawned:
             _keep(self._spawned, spawned, None, ENDED_KEPT)
+
+    def heard(self, raw: dict[str, Any], fill_price: Decimal | None = None) -> None:
+        """An order as the venue pushed it (the stream): told unless stale (see emit). Without
+        the price of its trades, a second fill of an order is priced from the two averages."""
+        self.note_spawned(raw)
         order_id = str(raw.get("id"))
         if self.recipe.told_by_its_trigger(raw) or order_id in self._spawned:
             return

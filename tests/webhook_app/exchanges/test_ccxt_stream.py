@@ -356,3 +356,34 @@ async def test_the_order_a_fired_algo_order_placed_is_not_a_second_fill(venue_ap
     exchange.heard(child)
     fills = [e.data["order_id"] for e in told if e.topic == FILL]
     assert fills == ["5001"]
+
+
+async def test_a_fired_algo_orders_own_order_pushed_first_is_still_not_told(
+    venue_app: Any,
+) -> None:
+    """Binance orders its pushes only within one event type: the market order a fired stop
+    placed can come before the ALGO_UPDATE that names it. It waits a moment, then goes."""
+    client, fake, exchange, told = await streaming(venue_app)
+    o = type("O", (), {"id": "6002", "client_id": "web_y", "price": 0, "amount": 0.1})
+    exchange.stream.heard_order(pushed(o, type="market", side="sell", status="open"))
+    child = pushed(o, type="market", side="sell", status="closed", filled=0.1, average=60500.0)
+    exchange.stream.heard_order(child)  # first, with a client id of the venue's own
+    a = type("O", (), {"id": "6001", "client_id": "x2sl", "price": 58500, "amount": 0.1})
+    algo = pushed(
+        a,
+        type="stop_market",
+        triggerPrice=58500.0,
+        side="sell",
+        status="closed",
+        filled=0.1,
+        average=60500.0,
+        info={"aid": 6001, "ai": "6002"},
+    )
+    exchange.stream.heard_order(algo)
+    await asyncio.sleep(ccxt_stream.TRADE_GRACE_S + 0.2)
+    assert [e.data["order_id"] for e in told if e.topic == FILL] == ["6001"]
+    assert not any(e.data.get("order_id") == "6002" for e in told)
+    by_hand = type("O", (), {"id": "6003", "client_id": "web_z", "price": 59000, "amount": 0.1})
+    exchange.stream.heard_order(pushed(by_hand))  # an order placed on the website
+    await asyncio.sleep(ccxt_stream.TRADE_GRACE_S + 0.2)
+    assert [e.data["event"] for e in told if e.data.get("order_id") == "6003"] == ["placed"]
