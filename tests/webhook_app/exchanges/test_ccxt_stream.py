@@ -330,56 +330,28 @@ async def test_a_dropped_stream_polls_at_once_and_close_leaves_nothing_running(
     assert len(fake.requests) == sent, "nothing asked of the venue after close"
 
 
-async def test_the_order_a_fired_algo_order_placed_is_not_a_second_fill(venue_app: Any) -> None:
-    """Binance names it in ALGO_UPDATE (`ai`): whatever client id it carries, it is not told."""
-    client, fake, exchange, told = await streaming(venue_app)
-    algo = pushed(
-        type("O", (), {"id": "5001", "client_id": "x1t1", "price": 60500, "amount": 0.1}),
-        type="take_profit_market",
-        triggerPrice=60500.0,
-        takeProfitPrice=60500.0,
-        side="sell",
-        status="closed",
-        filled=0.1,
-        average=60500.0,
-        info={"aid": 5001, "ai": "5002"},
-    )
-    exchange.heard(algo)
-    child = pushed(
-        type("O", (), {"id": "5002", "client_id": "web_x", "price": 0, "amount": 0.1}),
-        type="market",
-        side="sell",
-        status="closed",
-        filled=0.1,
-        average=60500.0,
-    )
-    exchange.heard(child)
-    fills = [e.data["order_id"] for e in told if e.topic == FILL]
-    assert fills == ["5001"]
+def algo_and_child(algo_id: str, child_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A fired Binance stop (ALGO_UPDATE naming `ai`) and the market order it placed."""
+    from types import SimpleNamespace
+
+    stop = SimpleNamespace(id=algo_id, client_id="x1sl", price=58500, amount=0.1)
+    done = {"side": "sell", "status": "closed", "filled": 0.1, "average": 58400.0}
+    algo = pushed(stop, type="stop_market", triggerPrice=58500.0, info={"ai": child_id}, **done)
+    market = SimpleNamespace(id=child_id, client_id="web_x", price=0, amount=0.1)
+    return algo, pushed(market, type="market", **done)
 
 
-async def test_a_fired_algo_orders_own_order_pushed_first_is_still_not_told(
-    venue_app: Any,
+@pytest.mark.parametrize("child_first", [False, True])
+async def test_the_order_a_fired_algo_order_placed_is_not_a_second_fill(
+    venue_app: Any, child_first: bool
 ) -> None:
-    """Binance orders its pushes only within one event type: the market order a fired stop
-    placed can come before the ALGO_UPDATE that names it. It waits a moment, then goes."""
+    """Binance names it in ALGO_UPDATE (`ai`), whatever client id it carries. It orders its
+    pushes only within one event type, so the child can come first: it waits a moment, then
+    goes. An order placed by hand waits as long, and is told."""
     client, fake, exchange, told = await streaming(venue_app)
-    o = type("O", (), {"id": "6002", "client_id": "web_y", "price": 0, "amount": 0.1})
-    exchange.stream.heard_order(pushed(o, type="market", side="sell", status="open"))
-    child = pushed(o, type="market", side="sell", status="closed", filled=0.1, average=60500.0)
-    exchange.stream.heard_order(child)  # first, with a client id of the venue's own
-    a = type("O", (), {"id": "6001", "client_id": "x2sl", "price": 58500, "amount": 0.1})
-    algo = pushed(
-        a,
-        type="stop_market",
-        triggerPrice=58500.0,
-        side="sell",
-        status="closed",
-        filled=0.1,
-        average=60500.0,
-        info={"aid": 6001, "ai": "6002"},
-    )
-    exchange.stream.heard_order(algo)
+    algo, child = algo_and_child("6001", "6002")
+    for raw in [child, algo] if child_first else [algo, child]:
+        exchange.stream.heard_order(raw)
     await asyncio.sleep(ccxt_stream.TRADE_GRACE_S + 0.2)
     assert [e.data["order_id"] for e in told if e.topic == FILL] == ["6001"]
     assert not any(e.data.get("order_id") == "6002" for e in told)
