@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -224,6 +225,17 @@ def notify(listeners: list[EventListener], event: ExchangeEvent, name: str) -> N
             listener(event)
         except Exception:
             logger.exception("%s: event listener failed", name)
+
+
+def keep_newest(table: OrderedDict[str, Any], key: str, value: Any, cap: int) -> list[str]:
+    """table[key] = value as the newest entry; the oldest past `cap` are dropped (and returned):
+    what an adapter remembers of finished orders stays flat however long it runs."""
+    table[key] = value
+    table.move_to_end(key)
+    dropped = []
+    while len(table) > cap:
+        dropped.append(table.popitem(last=False)[0])
+    return dropped
 
 
 async def cancel_each(exchange: Exchange, symbol: str | None) -> list[Order]:

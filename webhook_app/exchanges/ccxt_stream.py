@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BotError
 from ..events import role_of
 from ..money import dec
-from .base import Position
+from .base import Position, keep_newest
 from .ccxt_records import parse_position
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ class CcxtStream:
         # Delayed work, cancelled by stop(): the look after a trade (by order id), a record held
         # back while it may be a fired stop's own order ("spawned:<id>").
         self._checks: dict[str, asyncio.Task[None]] = {}
-        self._position_time: dict[str, float] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -196,19 +195,17 @@ class CcxtStream:
         amount, price = dec(raw.get("amount")), dec(raw.get("price"))
         if not (order_id and trade_id and amount and price):
             return
-        seen = _kept(self._traded, order_id, dict)
+        seen = _recent(self._traded, order_id, dict)
         if trade_id in seen:
             return  # the same trade pushed again
         qty = amount * self.exchange.markets.size(raw.get("symbol"))
         seen[trade_id] = qty
-        _kept(self._unpriced, order_id, list).append((qty, price))
-        if order_id not in self._checks:  # one look per order, however many trades
-            task = asyncio.create_task(self._check(order_id, str(raw.get("symbol"))))
-            self._checks[order_id] = task
-            task.add_done_callback(lambda _t, key=order_id: self._checks.pop(key, None))
+        _recent(self._unpriced, order_id, list).append((qty, price))
+        symbol = str(raw.get("symbol"))
+        # One look per order, however many trades: its update is due by then.
+        self._later(order_id, lambda: self._check(order_id, symbol), replace=False)
 
     async def _check(self, order_id: str, symbol: str) -> None:
-        await asyncio.sleep(TRADE_GRACE_S)  # its order's update is due by then (loop time)
         known = self.exchange.known_filled(order_id)
         traded = sum(self._traded.get(order_id, {}).values(), Decimal(0))
         if known is None or traded <= known:
@@ -243,10 +240,13 @@ class CcxtStream:
         price = None
         if qty and adds == qty:
             price = sum((q * p for q, p in trades), Decimal(0)) / qty
-        if self._maybe_spawned(raw):
-            self._later(f"spawned:{order_id}", self.exchange.heard, raw, price)
+        if self._maybe_spawned(raw):  # a newer record of it replaces the one waiting
+            self._later(f"spawned:{order_id}", lambda: self._heard(raw, price), replace=True)
         else:
             self.exchange.heard(raw, fill_price=price)
+
+    async def _heard(self, raw: dict[str, Any], price: Decimal | None) -> None:
+        self._each(lambda record: self.exchange.heard(record, fill_price=price), raw)
 
     def _maybe_spawned(self, raw: dict[str, Any]) -> bool:
         """An order we did not place and do not know yet, on a venue whose fired stops place
@@ -260,18 +260,20 @@ class CcxtStream:
             and role_of(client_id) is None
         )
 
-    def _later(self, key: str, call: Callable[..., None], *args: Any) -> None:
-        """call(*args) after TRADE_GRACE_S, in a task stop() cancels; one per key at a time
-        (a later one replaces the pending one: it carries the newer record)."""
-
-        async def wait_then_call() -> None:
-            await asyncio.sleep(TRADE_GRACE_S)
-            self._each(lambda _raw: call(*args), {"id": key})
-
-        pending = self._checks.pop(key, None)
+    def _later(self, key: str, action: Callable[[], Awaitable[None]], *, replace: bool) -> None:
+        """action() after TRADE_GRACE_S, in a task stop() cancels; one per key at a time: a new
+        one replaces the one waiting, or (replace=False) is dropped for it."""
+        pending = self._checks.get(key)
         if pending is not None:
+            if not replace:
+                return
             pending.cancel()
-        task = asyncio.create_task(wait_then_call())
+
+        async def wait_then_act() -> None:
+            await asyncio.sleep(TRADE_GRACE_S)  # loop time, whatever sleep the tests inject
+            await action()
+
+        task = asyncio.create_task(wait_then_act())
         self._checks[key] = task
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -285,21 +287,14 @@ class CcxtStream:
         symbol = raw.get("symbol")
         if symbol not in (exchange.client.markets or {}):
             return
-        when = float(raw.get("timestamp") or 0)
-        if when and when < self._position_time.get(symbol, 0.0):
-            return  # older than what was heard: pushed out of order
-        self._position_time[symbol] = when
         position = parse_position(raw, exchange.markets.size(symbol))
-        exchange.tell_position(position or Position(symbol, Decimal(0), Decimal(0)), pushed=True)
+        flat = Position(symbol, Decimal(0), Decimal(0), timestamp=float(raw.get("timestamp") or 0))
+        exchange.tell_position(position or flat, pushed=True)
 
 
-def _kept(table: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:
-    """table[key], made if missing and kept among the newest TRADES_KEPT keys."""
-    if key not in table:
-        table[key] = make()
-        while len(table) > TRADES_KEPT:
-            table.popitem(last=False)
-    table.move_to_end(key)
+def _recent(table: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+    """table[key] (made if missing), as the newest of the TRADES_KEPT keys kept."""
+    keep_newest(table, key, table[key] if key in table else make(), TRADES_KEPT)
     return table[key]
 
 

@@ -33,6 +33,7 @@ from .base import (
     Order,
     Position,
     cancel_each,
+    keep_newest,
     notify,
 )
 from .ccxt_calls import CcxtCalls
@@ -82,7 +83,9 @@ class CcxtExchange:
         self._orders: dict[str, Order] = {}  # last known state by order id, for amends
         self._ended: OrderedDict[str, Decimal] = OrderedDict()  # finished: id → filled
         self._positions: dict[str, Position] = {}  # as last read: a difference is news
-        self._pushed_at: dict[str, float] = {}  # symbol → when a position push was last heard
+        # symbol → (loop time, venue time) of the last position pushed: an older push, or a list
+        # asked for before it, is not news.
+        self._pushed: dict[str, tuple[float, float]] = {}
         self._spawned: OrderedDict[str, None] = OrderedDict()  # orders fired trigger orders placed
         self._listeners: list[EventListener] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -184,14 +187,18 @@ class CcxtExchange:
         was asked for keeps the push: the list may be older."""
         now = {p.symbol: p for p in positions}
         for symbol in set(self._positions) | set(now):
-            if self._pushed_at.get(symbol, float("-inf")) > asked:
+            if self._pushed.get(symbol, (float("-inf"), 0.0))[0] > asked:
                 continue
             self.tell_position(now.get(symbol) or Position(symbol, Decimal(0), Decimal(0)))
 
     def tell_position(self, new: Position, *, pushed: bool = False) -> None:
-        """One position as read or pushed: a difference from the last one is news."""
+        """One position as read or pushed: a difference from the last one is news. A push older
+        (by the venue's time) than the last one heard was sent out of order: not news."""
         if pushed:
-            self._pushed_at[new.symbol] = asyncio.get_running_loop().time()
+            last = self._pushed.get(new.symbol)
+            if new.timestamp and last is not None and new.timestamp < last[1]:
+                return
+            self._pushed[new.symbol] = (asyncio.get_running_loop().time(), new.timestamp)
         old = self._positions.get(new.symbol)
         if old is None and not new.size:
             return
@@ -518,7 +525,7 @@ class CcxtExchange:
         """A fired trigger order names the order it placed: that one is never told."""
         spawned = self.recipe.spawned_order_id(raw)
         if spawned:
-            _keep(self._spawned, spawned, None, ENDED_KEPT)
+            keep_newest(self._spawned, spawned, None, ENDED_KEPT)
 
     def heard(self, raw: dict[str, Any], fill_price: Decimal | None = None) -> None:
         """An order as the venue pushed it (the stream): told unless stale (see emit). Without
@@ -548,19 +555,9 @@ class CcxtExchange:
             self._orders[order.id] = order
             return True
         self._orders.pop(order.id, None)
-        for gone in _keep(self._ended, order.id, order.filled, ENDED_KEPT):
+        for gone in keep_newest(self._ended, order.id, order.filled, ENDED_KEPT):
             self._triggers.pop(gone, None)
         return True
-
-
-def _keep(table: OrderedDict[str, Any], key: str, value: Any, cap: int) -> list[str]:
-    """table[key] = value as the newest entry, the oldest dropped past `cap` (returned)."""
-    table[key] = value
-    table.move_to_end(key)
-    dropped = []
-    while len(table) > cap:
-        dropped.append(table.popitem(last=False)[0])
-    return dropped
 
 
 def _lookup_args(method: str, symbol: str) -> tuple[Any, ...]:

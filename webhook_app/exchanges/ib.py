@@ -178,18 +178,21 @@ class IbExchange:
         notify(self._listeners, event, self.name)
 
     def _on_status(self, trade: Any) -> None:
-        order = order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
-        self._emit(ExchangeEvent("order", order.symbol, order=order, time=time.time() * 1000))
+        self._tell(trade)
 
     def _on_execution(self, trade: Any, fill: Any) -> None:
         """One execution: the fill at its own price (the status carries the order's average)."""
-        order = order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
-        price = Decimal(str(fill.execution.price))
+        self._tell(trade, Decimal(str(fill.execution.price)))
+
+    def _tell(self, trade: Any, fill_price: Decimal | None = None) -> None:
+        order, now = self._ours(trade), time.time() * 1000
         self._emit(
-            ExchangeEvent(
-                "order", order.symbol, order=order, fill_price=price, time=time.time() * 1000
-            )
+            ExchangeEvent("order", order.symbol, order=order, fill_price=fill_price, time=now)
         )
+
+    def _ours(self, trade: Any) -> Order:
+        """An ib_async Trade as our Order, in the symbol and units of its contract."""
+        return order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
 
     def _on_position(self, position: Any) -> None:
         ours = position_from_ib(
@@ -263,7 +266,7 @@ class IbExchange:
         trade = self._by_ref(client_id)
         if trade is None:
             return None
-        return order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
+        return self._ours(trade)
 
     async def fetch_ohlcv(
         self, symbol: str, timeframe: str = "1h", since: int | None = None, limit: int = 120
@@ -382,7 +385,7 @@ class IbExchange:
         trade = self._open_trade(order_id)
         self.ib.cancelOrder(trade.order)
         await self._settle(trade, done=True)
-        return order_from_trade(trade, self._symbol_of(trade.contract), self._size(trade.contract))
+        return self._ours(trade)
 
     async def cancel_all_orders(self, symbol: str | None = None) -> list[Order]:
         return await cancel_each(self, symbol)

@@ -27,6 +27,7 @@ from .base import (
     Market,
     Order,
     Position,
+    keep_newest,
     notify,
 )
 from .candles import CandleBook
@@ -290,10 +291,7 @@ class PaperExchange:
                 self.orders[order.client_id] = order
                 continue
             self.orders.pop(order.client_id, None)
-            self.finished[order.client_id] = order
-            self.finished.move_to_end(order.client_id)
-            if len(self.finished) > FINISHED_KEPT:
-                self.finished.popitem(last=False)
+            keep_newest(self.finished, order.client_id, order, FINISHED_KEPT)
         self._pending_events.extend(changes.events)
         if changes.balance:
             self._pending_events.append(
