@@ -223,22 +223,31 @@ class PlanRun:
             await self.journal.update_orders(updates)
 
     async def _exit(self) -> Outcome:
+        """The message says what ran: the plan orders close and sweep by venue (exits.py)."""
+        symbol, ran = self.plan.symbol, set()
+        closes = any(step.role == "close" for step in self.plan.steps)
         for steps in self.plan.phases():
             await self._steps(steps)
             if "close" in self.errors:
                 unprotected = (
                     " (its orders were cancelled first, so it has NO stop now)"
-                    if not self.venue.exchange.features.reduce_only
+                    if "cancel_all" in ran
                     else ""
                 )
                 return self._fail(
                     self.errors["close"], f"could not close the position{unprotected}: "
                 )
             if "cancel_all" in self.errors:
-                return self._fail(
-                    self.errors["cancel_all"],
-                    f"position closed, but cancelling {self.plan.symbol}'s orders failed: ",
-                )
+                if closes and "close" not in ran:
+                    head = (
+                        f"the position was NOT closed: cancelling {symbol}'s orders failed first: "
+                    )
+                elif closes:
+                    head = f"position closed, but cancelling {symbol}'s orders failed: "
+                else:
+                    head = f"cancelling {symbol}'s orders failed: "
+                return self._fail(self.errors["cancel_all"], head)
+            ran |= {step.role for step in steps}
         return self._done()
 
     async def _breakeven(self) -> Outcome:

@@ -283,3 +283,37 @@ def test_partial_fill_resizes_stop_and_ladder_with_the_final_tp_taking_the_rest(
 def test_an_alert_cannot_risk_more_than_the_account_allows() -> None:
     with pytest.raises(AlertRejected, match=r"risk 2% is above account Testing's maximum 1%"):
         plan_alert(entry(risk_pct=D("2")), ACCOUNT, facts())
+
+
+async def test_an_exit_whose_first_sweep_fails_says_the_position_was_not_closed() -> None:
+    """Without reduce-only orders the sweep goes first: when it fails, nothing was closed, and
+    the answer must not say it was."""
+    from types import SimpleNamespace
+
+    from webhook_app.errors import ExecutionError
+    from webhook_app.exchanges.base import Features
+    from webhook_app.placement import PlanRun
+    from webhook_app.planning.exits import plan_exit
+
+    class Venue:
+        features = Features(reduce_only=False)
+
+        async def cancel_all_orders(self, symbol: str | None) -> list[Order]:
+            raise ExecutionError("venue timeout")
+
+        async def create_order(self, *args: object, **kwargs: object) -> Order:
+            raise AssertionError("the close must not be sent with the orders still there")
+
+    market = Market("BTCUSDT", D("0.001"), D("0.1"), D("0.001"))
+    facts = Facts(
+        market=market,
+        equity=D(1000),
+        last_price=D(100),
+        position=D(1),
+        features=Venue.features,
+    )
+    plan = plan_exit(Alert(AlertKind.EXIT, "BTCUSDT"), Account(name="A"), facts)
+    venue = SimpleNamespace(exchange=Venue(), book=SimpleNamespace(note_order=lambda o: None))
+    outcome = await PlanRun(None, venue, market, "a" * 16, plan).run()  # type: ignore[arg-type]
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("the position was NOT closed: cancelling BTCUSDT's")
