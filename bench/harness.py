@@ -34,6 +34,15 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+def stats(values: list[float], digits: int = 2) -> dict[str, float]:
+    """p50, p99 and max, rounded: every latency figure of the bench."""
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p99": round(percentile(values, 99), digits),
+        "max": round(max(values), digits) if values else float("nan"),
+    }
+
+
 @dataclass
 class Server:
     """A server in its own process, so its memory and start-up are its own."""

@@ -18,10 +18,11 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import PASSPHRASE, percentile
+from bench.harness import PASSPHRASE, stats
 from tests.fakes.discord_webhooks import FakeDiscordWebhooks
 from webhook_app.charts import render_png
 from webhook_app.config import load_settings
+from webhook_app.plan_rows import client_id_for
 from webhook_app.relay.poster import MAX_EMBED_CHARS, MAX_EMBEDS, embed_chars
 from webhook_app.web.app import init_app, serve_on_loopback
 from webhook_app.web.keys import CORE
@@ -143,17 +144,15 @@ async def approval_to_order(n: int = 20, latency_ms: float = 50.0) -> dict[str, 
     return {
         "n": n,
         "latency_ms": latency_ms,
-        "approval_to_entry_ms": {
-            "p50": round(percentile(gaps, 50), 1),
-            "p99": round(percentile(gaps, 99), 1),
-        },
+        "approval_to_entry_ms": stats(gaps, 1),
     }
 
 
 def _entry_stamp(data_dir: Path, alert_id: str) -> float | None:
     with sqlite3.connect(f"file:{data_dir / 'paper.sqlite3'}?mode=ro", uri=True) as conn:
         row = conn.execute(
-            "SELECT timestamp FROM paper_orders WHERE client_id=?", (f"{alert_id}en",)
+            "SELECT timestamp FROM paper_orders WHERE client_id=?",
+            (client_id_for(alert_id, "entry"),),
         ).fetchone()
     return row[0] if row else None
 
@@ -180,12 +179,9 @@ async def charts(n: int = 10) -> dict[str, Any]:
     finally:
         await fake.close()
     return {
-        "render_ms": {
-            "p50": round(percentile(renders, 50), 1),
-            "p99": round(percentile(renders, 99), 1),
-        },
-        "to_channel_with_chart_ms": {"p50": round(percentile(with_image, 50), 1)},
-        "to_channel_without_chart_ms": {"p50": round(percentile(without, 50), 1)},
+        "render_ms": stats(renders, 1),
+        "to_channel_with_chart_ms": stats(with_image, 1),
+        "to_channel_without_chart_ms": stats(without, 1),
     }
 
 
@@ -262,12 +258,6 @@ async def event_latency(n: int = 20) -> dict[str, Any]:
         await fake.close()
     return {
         "n": n,
-        "fill_to_stream_ms": {
-            "p50": round(percentile(to_stream, 50), 1),
-            "p99": round(percentile(to_stream, 99), 1),
-        },
-        "fill_to_discord_ms": {
-            "p50": round(percentile(to_discord, 50), 1),
-            "p99": round(percentile(to_discord, 99), 1),
-        },
+        "fill_to_stream_ms": stats(to_stream, 1),
+        "fill_to_discord_ms": stats(to_discord, 1),
     }

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import PASSPHRASE, ROOT, LoadResult, Server, fire, free_port, percentile
+from bench.harness import PASSPHRASE, ROOT, LoadResult, Server, fire, free_port, stats
 from webhook_app.events import alert_of, role_of
 
 ORDER = "/tradingview-to-webhook-order"
@@ -79,14 +79,6 @@ def order_latencies(data_dir: Path, load: LoadResult) -> dict[str, list[float]]:
         if alert_id in load.sent_at and role in out:
             out[role].append(stamp - load.sent_at[alert_id] * 1000)
     return out
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": round(percentile(values, 50), 2),
-        "p99": round(percentile(values, 99), 2),
-        "max": round(max(values), 2) if values else float("nan"),
-    }
 
 
 async def measure_app(

@@ -9,7 +9,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from bench.harness import percentile
+from bench.harness import stats
 from tests.fakes.ccxt_venues import DEFAULT_PRICE, FakeVenue
 from tests.helpers import VENUE_KEYS
 from webhook_app.accounts import Account
@@ -81,10 +81,6 @@ async def _one_mode(fake: FakeVenue, mode: str, n: int, poll_s: float, idle_s: f
     finally:
         await exchange.close()
     return {
-        "fill_to_event_ms": {
-            "p50": round(percentile(latencies, 50), 1),
-            "p99": round(percentile(latencies, 99), 1),
-            "max": round(max(latencies), 1),
-        },
+        "fill_to_event_ms": stats(latencies, 1),
         "idle_requests_per_min": round(idle_per_min, 1),
     }

@@ -153,11 +153,11 @@ def load_settings(
         approval_ttl_s=float(reader.decimal("APPROVAL_TTL", Decimal(900), minimum=Decimal(1))),
         chart_budget_s=float(reader.decimal("CHART_BUDGET_MS", Decimal(2000), minimum=Decimal(50)))
         / 1000,
-        chart_candles=int(reader.decimal("CHART_CANDLES", Decimal(120), minimum=Decimal(10))),
+        chart_candles=reader.integer("CHART_CANDLES", 120, 10, 5_000),
         discord_logs_forum=reader.flag("DISCORD_LOGS_FORUM", False),
         ip_allowlist=parse_networks("IP_ALLOWLIST", env.get("IP_ALLOWLIST")),
         trusted_proxies=parse_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
-        auth_fail_limit=int(reader.decimal("AUTH_FAIL_LIMIT", Decimal(0), minimum=Decimal(0))),
+        auth_fail_limit=reader.integer("AUTH_FAIL_LIMIT", 0, 0, 1_000_000),
         discord_study_url=reader.url("DISCORD_STUDY_URL"),
         discord_logs_url=reader.url("DISCORD_LOGS_URL"),
         discord_errors_url=reader.url("DISCORD_ERRORS_URL"),

@@ -28,9 +28,8 @@ class EventHub:
         self.last_id = 0
 
     async def start(self, venues: Venues) -> None:
-        self.last_id = await self.journal.worker.run(
-            lambda conn: conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-        )
+        [row] = await self.journal.query("SELECT COALESCE(MAX(id), 0) AS last FROM events")
+        self.last_id = row["last"]
         for venue in venues:
             name = venue.account.name
             tracker = self.trackers.setdefault(name, EventTracker(name))
@@ -74,10 +73,8 @@ class EventHub:
 
     async def since(self, after: int, limit: int = 1000) -> list[StreamEvent]:
         """Journaled events after `after`, oldest first (a reconnecting client's catch-up)."""
-        rows = await self.journal.worker.run(
-            lambda conn: conn.execute(
-                "SELECT * FROM events WHERE id>? ORDER BY id LIMIT ?", (after, limit)
-            ).fetchall()
+        rows = await self.journal.query(
+            "SELECT * FROM events WHERE id>? ORDER BY id LIMIT ?", (after, limit)
         )
         return [
             StreamEvent(

@@ -77,10 +77,10 @@ class AlertService:
         switch: TradingSwitch,
         *,
         clock: Callable[[], float] = time.time,
-        charts: ChartRenderer | None = None,
+        charts: ChartRenderer,
     ) -> None:
         self.settings, self.journal, self.venues = settings, journal, venues
-        self.charts = charts or ChartRenderer(settings.chart_budget_s)
+        self.charts = charts
         self._relays: set[asyncio.Task[None]] = set()
         self.executor, self.redactor, self.notifier = executor, redactor, notifier
         self.switch, self.clock = switch, clock
