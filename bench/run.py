@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import PASSPHRASE, ROOT, LoadResult, Server, fire, free_port, stats
-from webhook_app.events import alert_of, role_of
+from webhook_app.plan_rows import alert_of, role_of
 
 ORDER = "/tradingview-to-webhook-order"
 

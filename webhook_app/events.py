@@ -10,12 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from .exchanges.base import ExchangeEvent, Order, Position
-from .plan_rows import ROLE_CODES
+from .plan_rows import alert_of, role_of
 
 ORDER, FILL, POSITION, CLOSED = "order_update", "fill_update", "position_update", "position_closed"
 ALERT, APPROVAL = "alert", "approval"
-_ROLES = {code: role for role, code in ROLE_CODES.items()}
-ALERT_ID_LEN = 16
 
 
 @dataclass(frozen=True)
@@ -45,15 +43,6 @@ class StreamEvent:
         if self.alert_id:
             data["alert_id"] = self.alert_id
         return {"type": self.topic, "id": self.id, "data": data}
-
-
-def role_of(client_id: str) -> str | None:
-    """Our client ids are the alert id and a role code: `…sl` is a stop, `…t1` TP1."""
-    return _ROLES.get(client_id[ALERT_ID_LEN:]) if len(client_id) > ALERT_ID_LEN else None
-
-
-def alert_of(client_id: str) -> str | None:
-    return client_id[:ALERT_ID_LEN] if role_of(client_id) else None
 
 
 @dataclass

@@ -22,9 +22,14 @@ ROLE_CODES = {
 }
 
 
+_ROLES = {code: role for role, code in ROLE_CODES.items()}
+ALERT_ID_BYTES = 8
+ALERT_ID_LEN = 2 * ALERT_ID_BYTES  # hex
+
+
 def new_alert_id() -> str:
     """16 hex characters: unguessable, and short enough to fit in every venue's client id."""
-    return secrets.token_hex(8)
+    return secrets.token_hex(ALERT_ID_BYTES)
 
 
 def main_role(plan: OrderPlan) -> str:
@@ -35,6 +40,15 @@ def main_role(plan: OrderPlan) -> str:
 def client_id_for(alert_id: str, role: str) -> str:
     """Our id on every order: the alert id plus a role code, alphanumeric and under 32 chars."""
     return f"{alert_id}{ROLE_CODES[role]}"
+
+
+def role_of(client_id: str) -> str | None:
+    """The role a client id of ours names (`…sl` a stop, `…t1` TP1); None if not one of ours."""
+    return _ROLES.get(client_id[ALERT_ID_LEN:]) if len(client_id) > ALERT_ID_LEN else None
+
+
+def alert_of(client_id: str) -> str | None:
+    return client_id[:ALERT_ID_LEN] if role_of(client_id) else None
 
 
 def order_rows(alert_id: str, plan: OrderPlan) -> list[dict[str, Any]]:

@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BotError
-from ..events import role_of
 from ..money import dec
+from ..plan_rows import role_of
 from .base import Position, keep_newest
 from .ccxt_records import parse_position
 

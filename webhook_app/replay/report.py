@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..events import role_of
+from ..plan_rows import role_of
 from .run import Replay
 
 REASONS = {

@@ -17,10 +17,10 @@ import aiohttp
 from ..alertmodel import PASSPHRASE_PLACEHOLDER, load_alertmodel, substitute
 from ..config import DEFAULT_ACCOUNT, load_settings
 from ..core import Core
-from ..events import role_of
 from ..exchanges import paper_store
 from ..exchanges.base import ExchangeEvent
 from ..exchanges.paper_engine import TradeState
+from ..plan_rows import role_of
 from ..web.app import init_app, serve_on_loopback
 from ..web.keys import CORE
 from .bars import BAR_MS, SYMBOL, Bar, price_path
