@@ -205,6 +205,13 @@ class AmendOrder:
 Step = PlaceOrder | CancelOrder | AmendOrder
 
 
+def r_multiple(price: Decimal, entry: Decimal | None, stop: Decimal | None) -> Decimal | None:
+    """How many risks (entry to stop) a price is from the entry; None without a risk."""
+    if entry is None or stop is None or entry == stop:
+        return None
+    return abs(price - entry) / abs(entry - stop)
+
+
 @dataclass(frozen=True)
 class OrderPlan:
     """What to do for one alert: steps grouped in phases; a phase starts when the last ends."""
@@ -221,6 +228,14 @@ class OrderPlan:
     notional: Decimal | None = None
     equity: Decimal | None = None
     notes: tuple[str, ...] = field(default=())
+
+    def take_profits(self) -> list[PlaceOrder]:
+        """The take-profit orders (TP1, TP2 … and the final TP), in plan order."""
+        return [
+            s
+            for s in self.steps
+            if isinstance(s, PlaceOrder) and s.role.startswith("tp") and s.trigger_price
+        ]
 
     def phases(self) -> list[list[Step]]:
         numbers = sorted({s.phase for s in self.steps})

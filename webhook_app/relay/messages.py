@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..models import Alert, AlertKind, OrderPlan, PlaceOrder, Side
+from ..models import Alert, AlertKind, OrderPlan, Side, r_multiple
 
 GREEN, RED, GREY, AMBER = 0x2ECC71, 0xE74C3C, 0x95A5A6, 0xF39C12
 _OUTCOME_STYLE = {
@@ -50,13 +50,13 @@ def take_profit_lines(plan: OrderPlan | None, alert: Alert) -> list[str]:
     """Each TP with its price, its R multiple and what it closes."""
     if plan is None or plan.entry_price is None or plan.stop_price is None:
         return [str(alert.take_profit)] if alert.take_profit else []
-    risk = abs(plan.entry_price - plan.stop_price)
     lines = []
-    for step in plan.steps:
-        if isinstance(step, PlaceOrder) and step.role.startswith("tp") and step.trigger_price:
-            r_mult = abs(step.trigger_price - plan.entry_price) / risk
-            name = "TP" if step.role == "tp" else step.role.upper()
-            lines.append(f"{name} {step.trigger_price} · {_r(r_mult)} · {step.amount}")
+    for step in plan.take_profits():
+        assert step.trigger_price is not None
+        r_mult = r_multiple(step.trigger_price, plan.entry_price, plan.stop_price)
+        name = "TP" if step.role == "tp" else step.role.upper()
+        r_text = _r(r_mult) if r_mult is not None else "— R"
+        lines.append(f"{name} {step.trigger_price} · {r_text} · {step.amount}")
     return sorted(lines, key=lambda line: (line.startswith("TP "), line))
 
 
@@ -104,10 +104,9 @@ def _study_fields(alert: Alert, plan: OrderPlan | None, currency: str, expires: 
         tps = take_profit_lines(plan, alert)
         fields.append({"name": "Take-profits", "value": "\n".join(tps) or "none", "inline": True})
         if plan is not None and plan.entry_price and plan.stop_price and alert.take_profit:
-            reward = abs(alert.take_profit - plan.entry_price) / abs(
-                plan.entry_price - plan.stop_price
-            )
-            fields.append({"name": "R multiple", "value": _r(reward), "inline": True})
+            reward = r_multiple(alert.take_profit, plan.entry_price, plan.stop_price)
+            if reward is not None:
+                fields.append({"name": "R multiple", "value": _r(reward), "inline": True})
     if alert.kind is AlertKind.BREAKEVEN:
         fields.append({"name": "Breakeven", "value": str(alert.breakeven), "inline": True})
     if plan is not None and plan.size is not None:

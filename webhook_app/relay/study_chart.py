@@ -14,7 +14,7 @@ from ..charts import ChartRenderer, ChartSpec, Level
 from ..errors import BotError
 from ..exchanges.base import Candle, Market, Order, Position
 from ..exchanges.candles import normalize_timeframe
-from ..models import Alert, OrderPlan, PlaceOrder
+from ..models import Alert, OrderPlan, r_multiple
 from ..venues import Venue
 
 logger = logging.getLogger(__name__)
@@ -39,17 +39,13 @@ def trade_levels(alert: Alert, plan: OrderPlan | None) -> tuple[Level, ...]:
         levels.append(Level("entry", entry, f"entry {_p(entry)}"))
     if stop is not None:
         levels.append(Level("stop", stop, f"SL {_p(stop)}"))
-    risk = abs(entry - stop) if entry is not None and stop is not None and entry != stop else None
-    targets = [
-        (s.role, s.trigger_price)
-        for s in (plan.steps if plan else ())
-        if isinstance(s, PlaceOrder) and s.role.startswith("tp") and s.trigger_price
-    ]
+    targets = [(s.role, s.trigger_price) for s in (plan.take_profits() if plan else ())]
     if not targets and alert.take_profit is not None:
         targets = [("tp", alert.take_profit)]
     for role, price in targets:
         assert price is not None
-        r = f" · {abs(price - entry) / risk:.2f} R" if risk and entry is not None else ""
+        r_mult = r_multiple(price, entry, stop)
+        r = f" · {r_mult:.2f} R" if r_mult is not None else ""
         levels.append(Level("tp", price, f"{role.upper()} {_p(price)}{r}"))
     return tuple(levels)
 
@@ -62,10 +58,9 @@ def _p(price: Decimal) -> str:
 def trade_title(symbol: str, timeframe: str, alert: Alert, plan: OrderPlan | None) -> str:
     side = alert.side.direction if alert.side else ""
     size = f" · size {float(plan.size):.6g}" if plan and plan.size else ""
-    risk = ""
-    if plan and plan.entry_price and plan.stop_price and alert.take_profit:
-        r = abs(alert.take_profit - plan.entry_price) / abs(plan.entry_price - plan.stop_price)
-        risk = f" · TP {r:.2f} R"
+    tp = alert.take_profit
+    r = r_multiple(tp, plan.entry_price, plan.stop_price) if plan and tp is not None else None
+    risk = f" · TP {r:.2f} R" if r is not None else ""
     return f"{symbol} {timeframe} · {side}{size}{risk}"
 
 
