@@ -12,7 +12,7 @@ from typing import Any
 from .charts import ChartRenderer
 from .config import Settings
 from .event_hub import EventHub
-from .events import APPROVAL, CLOSED, FILL, POSITION, Draft, StreamEvent
+from .events import APPROVAL, Draft
 from .exchanges.base import ExchangeEvent
 from .exchanges.paper import PaperVenue
 from .execution import Executor, Job
@@ -103,7 +103,6 @@ class Core:
             charts=self.charts,
         )
         self.service.approvals.on_decision.append(self._approval_event)
-        self.events.listeners.append(self._risk_on_event)
 
     async def _describe(self, alert_id: str) -> dict[str, Any]:
         return (await self.service.status(alert_id)).body
@@ -114,16 +113,11 @@ class Core:
         risk = (row.plan or {}).get("risk_amount") if row is not None else None
         return Decimal(risk) if risk else None
 
-    def _risk_on_price(self, venue: Venue, event: ExchangeEvent) -> None:
-        if event.kind == "price":
+    def _risk_on_venue(self, venue: Venue, event: ExchangeEvent) -> None:
+        """A price move, a fill, a position or a balance may cross the daily loss limit between
+        two alerts (the book has taken the event already: it subscribed first)."""
+        if event.kind != "order" or event.order is None or event.order.filled:
             self.management.spawn(self.risk.check_loss(venue))
-
-    def _risk_on_event(self, event: StreamEvent) -> None:
-        """A fill or a price move may cross the daily loss limit between two alerts."""
-        if event.topic in (FILL, CLOSED, POSITION):
-            account = self.settings.accounts.get(event.venue)
-            if account is not None and account.max_daily_loss_pct is not None:
-                self.management.spawn(self.risk.check_loss(self.venues.get(event.venue)))
 
     def _approval_event(self, alert_id: str, account: str, decision: str, by: str) -> None:
         self.events.publish(
@@ -141,9 +135,9 @@ class Core:
         problems = await self.venues.start()
         await self.events.start(self.venues)
         await self.risk.load()
-        for venue in self.venues:  # prices move the day's loss between fills too
+        for venue in self.venues:
             if venue.account.max_daily_loss_pct is not None:
-                venue.exchange.subscribe(functools.partial(self._risk_on_price, venue))
+                venue.exchange.subscribe(functools.partial(self._risk_on_venue, venue))
         await self.poster.start()
         if self.poster.enabled("study"):
             self.charts.warm_up()  # import mplfinance now, not on the first alert's budget
