@@ -61,6 +61,7 @@ class Core:
             },
             Outbox(self.journal),
             self.redactor,
+            forums=frozenset({"logs"}) if settings.discord_logs_forum else frozenset(),
             usernames={
                 "study": "TradingView alert",
                 "logs": "Bridge logs",

@@ -51,6 +51,7 @@ class FakeDiscordWebhooks:
         self.shared_429 = 0.0
         self.shared_retry_after = 0.3
         self.buckets: dict[str, Bucket] = {}
+        self.forums: set[str] = set()  # webhooks of forum channels (see forum())
         self._ids = itertools.count(1_000_000)
         self._runner: web.AppRunner | None = None
         self.base = ""
@@ -68,6 +69,11 @@ class FakeDiscordWebhooks:
     def url(self, name: str) -> str:
         """A webhook URL; each name is its own webhook with its own bucket."""
         return f"{self.base}/api/webhooks/{abs(hash(name)) % 10**12}/tok-{name}-secret"
+
+    def forum(self, name: str) -> None:
+        """Make a webhook a forum channel's: like Discord, it then refuses a message that neither
+        opens a post (thread_name) nor goes into one (?thread_id=)."""
+        self.forums.add(self.url(name).split("/api/webhooks/")[1])
 
     def delivered(self, name: str) -> list[Received]:
         webhook = self.url(name).split("/api/webhooks/")[1]
@@ -115,6 +121,14 @@ class FakeDiscordWebhooks:
             headers = {"Retry-After": f"{reset_after:.3f}", **self._headers(0, reset_after)}
             return web.json_response(body, status=429, headers=headers)
         bucket.count += 1
+        if webhook in self.forums and not (payload.get("thread_name") or record.thread_id):
+            record.status = 400
+            self.received.append(record)
+            body = {
+                "message": "Webhooks posted to forum channels must have a thread_name or thread_id",
+                "code": 220001,
+            }
+            return web.json_response(body, status=400)
         record.status = 200
         self.received.append(record)
         message_id = record.message_id = str(next(self._ids))

@@ -177,6 +177,7 @@ def test_messages_are_valid_json() -> None:
 async def test_in_a_forum_each_alert_is_a_post_and_its_events_go_into_it(
     make_client: Any, tmp_path: Path, discord: FakeDiscordWebhooks
 ) -> None:
+    discord.forum("logs")  # refuses what a forum refuses
     client = await start(make_client, tmp_path, discord, DISCORD_LOGS_FORUM="true")
     status, answer = await client.post(ORDER, entry(), wait=2.5)
     aid = answer["alert_id"]
@@ -216,3 +217,39 @@ def test_the_tracker_forgets_only_its_oldest_finished_orders(
         news(i, "canceled")
     assert sorted(tracker.orders) == ["o0", "o3", "o4", "o5"]
     assert news(5, "canceled") == []  # recent news repeated: dropped
+
+
+async def test_in_a_forum_no_line_is_refused_for_want_of_a_post(
+    make_client: Any, tmp_path: Path, discord: FakeDiscordWebhooks
+) -> None:
+    """Discord refuses a forum message that neither opens a post nor goes into one. The stop
+    moved by management (auto-breakeven) belongs to an alert whose post is not written yet when
+    the stop moves: the line waits for it. A note of no alert opens a post of its own."""
+    discord.forum("logs")
+    client = await start(make_client, tmp_path, discord, DISCORD_LOGS_FORUM="true")
+    await client.post(ORDER, entry(), wait=2.5)
+    await client.core.paper.feed_price("BTCUSDT", Decimal(40200))  # TP1: the stop moves
+    await settle(client)
+    client.core.notifier.note("a line an alert asked to log", "Main")
+
+    def delivered(start: str) -> list[Any]:
+        return [
+            r
+            for r in discord.delivered("logs")
+            if any(e.get("description", "").startswith(start) for e in r.embeds)
+        ]
+
+    await discord.wait_for(lambda: bool(delivered("stop moved")) and bool(delivered("a line")))
+    [moved] = delivered("stop moved")
+    posts = {
+        f"thread-{r.message_id}": r.payload["thread_name"]
+        for r in discord.delivered("logs")
+        if r.payload.get("thread_name")
+    }
+    [managed] = await client.core.journal.query(
+        "SELECT id FROM alerts WHERE source='management'"
+    )
+    assert posts.get(moved.thread_id, "").endswith(managed["id"]), "into its alert's post"
+    [note] = delivered("a line")
+    assert note.payload["thread_name"] == "📝 Main"
+    assert [r for r in discord.received if r.status == 400] == [], "nothing refused"

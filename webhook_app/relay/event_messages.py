@@ -28,6 +28,7 @@ LABELS = {
     "flatten": "Safety close",
 }
 RiskOf = Callable[[str], Awaitable[Decimal | None]]
+THREAD_WAIT_S = 10.0  # forum: how long a line waits for its alert's post to exist
 
 
 def event_line(event: StreamEvent, risk: Decimal | None, currency: str) -> str | None:
@@ -61,15 +62,37 @@ class EventMessenger:
         self.poster, self.risk_of, self.currency_of = poster, risk_of, currency_of
         self.forum = forum
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last: dict[str, asyncio.Task[None]] = {}  # alert id → its latest line's task
 
     def on_event(self, event: StreamEvent) -> None:
         if event.topic not in (FILL, ORDER, CLOSED):
             return
-        task = asyncio.create_task(self._post(event))
+        # An alert's lines go out in the order of its events, each after the one before.
+        before = self._last.get(event.alert_id) if event.alert_id else None
+        task = asyncio.create_task(self._post(event, before))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if event.alert_id:
+            self._last[event.alert_id] = task
+            task.add_done_callback(
+                lambda done, key=event.alert_id: (
+                    self._last.pop(key, None) if self._last.get(key) is done else None
+                )
+            )
 
-    async def _post(self, event: StreamEvent) -> None:
+    async def _thread(self, alert_id: str) -> str | None:
+        """The alert's forum post, once it exists: an event can come before its alert's
+        outcome is delivered (the entry fills while the alert is still being answered)."""
+        deadline = asyncio.get_running_loop().time() + THREAD_WAIT_S
+        while True:
+            thread = await self.poster.outbox.thread_of(alert_id, "logs")
+            if thread or asyncio.get_running_loop().time() >= deadline:
+                return thread
+            await asyncio.sleep(0.1)
+
+    async def _post(self, event: StreamEvent, before: asyncio.Task[None] | None = None) -> None:
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
         try:
             risk = (
                 await self.risk_of(event.alert_id)
@@ -80,11 +103,10 @@ class EventMessenger:
             if line is None:
                 return
             payload: dict[str, Any] = {"embeds": [{"description": line, "color": _color(event)}]}
-            if event.alert_id and self.forum:
-                thread = await self.poster.outbox.thread_of(event.alert_id, "logs")
-                if thread:
-                    payload["_thread_id"] = thread
-            elif event.alert_id:
+            thread = await self._thread(event.alert_id) if event.alert_id and self.forum else None
+            if thread:
+                payload["_thread_id"] = thread
+            elif event.alert_id:  # a line of its own (in a forum, a post of its own)
                 payload["embeds"][0]["footer"] = {"text": f"alert {event.alert_id}"}
             await self.poster.post("logs", payload, event.alert_id)
         except Exception:

@@ -92,6 +92,7 @@ class DiscordPoster:
         redactor: Redactor,
         *,
         usernames: Mapping[str, str] | None = None,
+        forums: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.monotonic,
         max_backoff_s: float = 30.0,
         timeout_s: float = 10.0,
@@ -100,6 +101,7 @@ class DiscordPoster:
         self.urls = {c: u for c, u in urls.items() if u is not None}
         self.outbox, self.redactor, self.clock = outbox, redactor, clock
         self.usernames = dict(usernames or {})
+        self.forums = forums  # forum channels: every message opens a post or goes into one
         self.max_backoff_s, self.timeout_s, self.linger_s = max_backoff_s, timeout_s, linger_s
         self.queues: dict[str, deque[Pending]] = {c: deque() for c in self.urls}
         self.limits: dict[str, RateLimit] = {}
@@ -162,6 +164,8 @@ class DiscordPoster:
             return
         if channel in self.usernames:
             safe.setdefault("username", self.usernames[channel])
+        if channel in self.forums and not (safe.get("thread_name") or safe.get("_thread_id")):
+            safe["thread_name"] = _post_title(safe)  # Discord refuses a forum message without
         item_id = await self.outbox.add(channel, safe, alert_id)
         self._enqueue(channel, Pending([item_id], safe))
 
@@ -283,6 +287,13 @@ class DiscordPoster:
         except _RETRYABLE as e:
             logger.warning("discord post failed: %s", e.__class__.__name__)
             return None, {}
+
+
+def _post_title(payload: dict[str, Any]) -> str:
+    """A forum post's name for a message that belongs to no alert's post: its first words."""
+    embeds = payload.get("embeds") or [{}]
+    text = embeds[0].get("title") or embeds[0].get("description") or payload.get("content")
+    return (str(text or "message").splitlines() or ["message"])[0][:100]
 
 
 def _request_body(payload: dict[str, Any]) -> dict[str, Any]:
