@@ -830,3 +830,25 @@ async def test_a_fake_bug_is_reported_not_hidden() -> None:
             assert resp.status == 500
             assert "fake venue crashed" in await resp.text()
         assert len(fake.crashes) == 1
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+async def test_a_stop_moved_past_the_market_is_refused_like_a_new_one(venue: str) -> None:
+    """A sell stop moved above the mark would fire at once: the venue refuses the amend, as it
+    refuses such a create, and the stop stays where it was."""
+    async with rigged(venue, "swap") as rig:
+        ex, sym = rig.ex, rig.symbol
+        amount = 1 if venue == "okx" else 0.01
+        await ex.create_order(sym, "market", "buy", amount, None)
+        sl = await ex.create_order(
+            sym, "market", "sell", amount, None, {"stopLossPrice": 55_000, "reduceOnly": True}
+        )
+        if venue == "okx":
+            kind, params = "conditional", {"stopLossPrice": 65_000, "newSlOrdPx": "-1"}
+        else:
+            kind, params = "market", {"triggerPrice": 65_000}
+        with pytest.raises(ccxt.InvalidOrder):
+            await ex.edit_order(sl["id"], sym, kind, "sell", amount, None, params)
+        stop = order_of(rig.fake, order_id=sl["id"])
+        assert stop.is_open and stop.trigger_price == 55_000
+        assert rig.fake.positions[sym].qty != 0, "the position is still there"

@@ -246,9 +246,7 @@ async def test_in_a_forum_no_line_is_refused_for_want_of_a_post(
         for r in discord.delivered("logs")
         if r.payload.get("thread_name")
     }
-    [managed] = await client.core.journal.query(
-        "SELECT id FROM alerts WHERE source='management'"
-    )
+    [managed] = await client.core.journal.query("SELECT id FROM alerts WHERE source='management'")
     assert posts.get(moved.thread_id, "").endswith(managed["id"]), "into its alert's post"
     [note] = delivered("a line")
     assert note.payload["thread_name"] == "📝 Main"

@@ -198,12 +198,12 @@ class _BybitOrders(_Dialect):
         if order is None or not order.is_open:
             return_code = 170213 if p.get("category") == "spot" else 110001
             raise self._err(return_code, "order not exists or too late to replace")
+        if p.get("triggerPrice") and order.triggers:
+            self.v.retrigger(order, {order.triggers[0].kind: float(p["triggerPrice"])})
         if p.get("qty"):
             order.amount = float(p["qty"])
         if p.get("price"):
             order.price = float(p["price"])
-        if p.get("triggerPrice") and order.triggers:
-            order.triggers[0].price = float(p["triggerPrice"])
         for kind, key in (("stop_loss", "stopLoss"), ("take_profit", "takeProfit")):
             if p.get(key):
                 order.attached[kind] = float(p[key])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .model import (
@@ -131,6 +132,13 @@ class OrderEngine:
         for trig in order.triggers:
             if _crossed(trig, mark):
                 raise self.api.error("would_trigger", order, trigger=trig, mark=mark)
+
+    def retrigger(self, order: Order, prices: dict[str, float]) -> None:
+        """Move trigger levels (by kind) as an amend does, refused like a create if a new level
+        is already crossed: the order is only changed once the new levels pass."""
+        moved = [replace(t, price=prices.get(t.kind, t.price)) for t in order.triggers]
+        self._check_triggers(replace(order, triggers=moved))
+        order.triggers = moved
 
     def _check_reduce_only(self, order: Order) -> None:
         if order.market_type != "swap" or not order.reduce_only or order.triggers:

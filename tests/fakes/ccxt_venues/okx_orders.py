@@ -359,9 +359,10 @@ class _OkxOrders(_Dialect):
             "stop_loss": "newSlTriggerPx",
             "take_profit": "newTpTriggerPx",
         }
-        for trig in order.triggers:
-            if p.get(keys[trig.kind]):
-                trig.price = float(p[keys[trig.kind]])
+        self.v.retrigger(
+            order,
+            {t.kind: float(p[keys[t.kind]]) for t in order.triggers if p.get(keys[t.kind])},
+        )
         if p.get("newSz"):
             order.amount = float(p["newSz"])
         order.updated_at = now_ms()
