@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from tests.fakes.ccxt_venues.model import API_KEY, API_PASSWORD, API_SECRET
 from webhook_app.config import Settings, load_settings
 from webhook_app.web.keys import CORE
 
@@ -16,11 +17,7 @@ PASSPHRASE = "pass-Zq8vN3kLw7Rt2yXb"  # distinctive, so a leak is easy to find
 API_TOKEN = "tok-Hc4mP9sQe6Vd1uJa"
 FMZ_ACCESS_KEY, FMZ_SECRET_KEY = "fmzak-Q2wE4rT6", "fmzsk-Y8uI0oP3"
 # The loopback venues' key, secret and passphrase (tests/fakes/ccxt_venues verifies them).
-VENUE_KEYS = {
-    "VENUE_KEY": "vk-Rk3mW8pZt5Ls",
-    "VENUE_SECRET": "vs-Jd7nB2xQe9Hy",
-    "VENUE_PASSWORD": "vp-Fa4cT6uMg1Wo",
-}
+VENUE_KEYS = {"VENUE_KEY": API_KEY, "VENUE_SECRET": API_SECRET, "VENUE_PASSWORD": API_PASSWORD}
 SECRETS = (PASSPHRASE, API_TOKEN, FMZ_ACCESS_KEY, FMZ_SECRET_KEY, *VENUE_KEYS.values())
 FMZ_ENV = {
     "FMZ_ACCESS_KEY": FMZ_ACCESS_KEY,

@@ -323,9 +323,6 @@ class FakeIB:
             trade.cancelledEvent.emit(trade)
         self.errorEvent.emit(order_id, code, msg, trade.contract if trade else None)
 
-    def broker_order(self, order_id: int) -> _BrokerOrder:
-        return self._book[(self._client_id, order_id)]
-
     # ------------------------------------------------------------ broker side
     def _require(self) -> None:
         if not self._connected:

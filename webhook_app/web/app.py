@@ -70,10 +70,12 @@ def run(settings: Settings) -> None:
     )
 
 
-async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
+async def serve_on_loopback(
+    app: web.Application, *, shutdown_timeout: float = 60.0
+) -> tuple[web.AppRunner, str]:
     """Serve an app on a free loopback port (the replay, tests, fakes): its runner, to clean up,
     and its base URL."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

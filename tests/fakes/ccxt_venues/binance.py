@@ -120,7 +120,7 @@ class _Binance(_BinanceOrders):
 
     def fault_error(self, fault: Fault, req: RecordedRequest) -> VenueError:
         if fault.kind == "insufficient_funds":
-            fake = Order("", "", "", "swap" if req.path.startswith("/fapi") else "spot", "", "", 0)
+            fake = Order("", "", "", self._mtype(req), "", "", 0)
             return self.error("insufficient", fake)
         status = fault.options["status"] or 400
         return self._err(int(fault.options["code"]), fault.options["msg"], status)

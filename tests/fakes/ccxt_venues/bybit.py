@@ -135,10 +135,7 @@ class _Bybit(_BybitOrders):
 
     def fault_error(self, fault: Fault, req: RecordedRequest) -> VenueError:
         if fault.kind == "insufficient_funds":
-            spot = (req.json or {}).get("category") == "spot" or req.query.get("category") == "spot"
-            return self.error(
-                "insufficient", Order("", "", "", "spot" if spot else "swap", "", "", 0)
-            )
+            return self.error("insufficient", self._stub(req.params))
         return self._err(
             int(fault.options["code"]), fault.options["msg"], fault.options["status"] or 200
         )

@@ -13,15 +13,6 @@ API_PASSWORD = "vp-Fa4cT6uMg1Wo"  # noqa: S105 - the OKX passphrase the fake exp
 VENUES = ("binance", "bybit", "okx")
 MARKET_TYPES = ("spot", "swap")
 DEFAULT_PRICE = 60_000.0
-FAULT_KINDS = (
-    "latency",
-    "status_5xx",
-    "rate_limit",
-    "timeout_after_accept",
-    "not_found_for",
-    "insufficient_funds",
-    "reject",
-)
 # Every fault kind with the keyword options it takes and their defaults.
 _FAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "latency": {"delay": 0.2},
@@ -141,19 +132,12 @@ class Order:
         return self.triggers[0].price if self.triggers else None
 
     @property
-    def trigger_kind(self) -> str | None:
-        return self.triggers[0].kind if self.triggers else None
-
-    @property
     def trigger_fields(self) -> dict[str, float]:
         return {t.field: t.price for t in self.triggers}
 
     @property
     def pending_trigger(self) -> bool:
         return bool(self.triggers) and not self.triggered
-
-    def leg(self, kind: str) -> float | None:
-        return next((t.price for t in self.triggers if t.kind == kind), None)
 
 
 @dataclass

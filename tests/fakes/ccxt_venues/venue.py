@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from webhook_app.web.app import serve_on_loopback
+
 from .binance import _Binance
 from .bybit import _Bybit
 from .dialect import Route, _Dialect
@@ -20,7 +22,6 @@ from .fixtures import market_fixture
 from .model import (
     _FAULT_OPTIONS,
     DEFAULT_PRICE,
-    FAULT_KINDS,
     VENUES,
     Fault,
     Market,
@@ -38,7 +39,7 @@ _DIALECTS: dict[str, type[_Dialect]] = {"binance": _Binance, "bybit": _Bybit, "o
 class FakeVenue(OrderEngine):
     """One aiohttp app on 127.0.0.1 that serves as Binance, Bybit or OKX (spot + USDT perps).
 
-    Control it with set_price / set_balance / set_position / inject; read requests, orders,
+    Control it with set_price / set_position / inject; read requests, orders,
     positions, balances, created_orders, faults and inside_retry_after.
     """
 
@@ -88,12 +89,7 @@ class FakeVenue(OrderEngine):
             app.router.add_get(path, self.stream.handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Delayed handlers watch self._closing, so shutdown never waits for them.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self._base_url = f"http://127.0.0.1:{port}"
+        self._runner, self._base_url = await serve_on_loopback(app, shutdown_timeout=0.5)
         return self._base_url
 
     async def close(self) -> None:
@@ -135,7 +131,9 @@ class FakeVenue(OrderEngine):
         storm). Options per kind: see _FAULT_OPTIONS.
         """
         if kind not in _FAULT_OPTIONS:
-            raise ValueError(f"unknown fault kind {kind!r}, expected one of {FAULT_KINDS}")
+            raise ValueError(
+                f"unknown fault kind {kind!r}, expected one of {tuple(_FAULT_OPTIONS)}"
+            )
         unknown = set(kw) - set(_FAULT_OPTIONS[kind])
         if unknown:
             raise ValueError(f"{kind} takes {sorted(_FAULT_OPTIONS[kind])}, got {sorted(unknown)}")
@@ -144,10 +142,6 @@ class FakeVenue(OrderEngine):
         fault = Fault(target, kind, count, method, _FAULT_OPTIONS[kind] | kw, probability)
         self.faults.append(fault)
         return fault
-
-    def clear_faults(self) -> None:
-        """Drop the faults still waiting to fire; spent ones stay for their hit counters."""
-        self.faults = [f for f in self.faults if not f.active]
 
     def fault_hits(self, kind: str | None = None) -> int:
         return sum(f.hits for f in self.faults if kind is None or f.kind == kind)
@@ -165,9 +159,6 @@ class FakeVenue(OrderEngine):
             touched.extend(moved)
         self.stream.publish()
         return touched
-
-    def set_balance(self, asset: str, amount: float) -> None:
-        self.balances[asset] = float(amount)
 
     def set_position(self, symbol: str, qty: float, entry: float | None = None) -> None:
         """Seed a one-way position (qty signed, base currency)."""
