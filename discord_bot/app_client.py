@@ -97,17 +97,15 @@ class AppClient:
         headers = {"Authorization": f"Bearer {self.api_token.reveal()}"}
         return await self._request(method, path, json=json, params=params, headers=headers, png=png)
 
-    async def chart(
-        self, symbol: str, level: str | None, account: str | None
-    ) -> tuple[bytes | None, AppAnswer]:
-        """The app's PNG of a symbol (candles, position, open orders), or why there is none."""
+    async def chart(self, symbol: str, level: str | None, account: str | None) -> AppAnswer:
+        """The app's PNG of a symbol (candles, position, open orders) in `png`, or why there is
+        none."""
         params = {
             "symbol": symbol,
             **({"level": level} if level else {}),
             **({"venue": account} if account else {}),
         }
-        answer = await self.api("GET", "/api/chart", params=params, png=True)
-        return answer.png, answer
+        return await self.api("GET", "/api/chart", params=params, png=True)
 
     async def _request(
         self, method: str, path: str, *, png: bool = False, **kwargs: Any

@@ -23,7 +23,8 @@ class ChartCog(commands.Cog):
     async def picture(
         self, symbol: str, interval: str | None, account: str | None
     ) -> tuple[str, discord.File | None]:
-        png, answer = await self.bot.app.chart(symbol, interval, account)
+        answer = await self.bot.app.chart(symbol, interval, account)
+        png = answer.png
         if png is None:
             return render.outcome(answer), None
         name = f"{symbol.replace('/', '-').replace(':', '-')}.png"
