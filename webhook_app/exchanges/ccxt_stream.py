@@ -25,6 +25,7 @@ from ..errors import BotError
 from ..money import dec
 from ..plan_rows import role_of
 from .base import Position, keep_newest
+from .ccxt_errors import translate
 from .ccxt_records import parse_position
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class CcxtStream:
                         "%s: cannot stream %s (%s); polling every %.0f s",
                         self.exchange.name,
                         name,
-                        _clean(e),
+                        self._reason(name, e),
                         self.poll_s,
                     )
                     return
@@ -153,16 +154,24 @@ class CcxtStream:
                     delay, connects = BACKOFF_FIRST_S, self.connects
                 self.failures += 1
                 logger.warning(
-                    "%s: %s stream lost (%s: %s); polling every %.0f s, reconnecting in %.1f s",
+                    "%s: %s stream lost (%s); polling every %.0f s, reconnecting in %.1f s",
                     self.exchange.name,
                     name,
-                    type(e).__name__,
-                    _clean(e),
+                    self._reason(name, e),
                     self.poll_s,
                     delay,
                 )
                 await self._sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _reason(self, name: str, error: Exception) -> str:
+        """What went wrong, without raw ccxt text (it carries URLs, keys in them, and bodies):
+        ccxt's errors are translated as every REST call's are."""
+        import ccxt
+
+        if isinstance(error, ccxt.BaseError):
+            return translate(error, self.exchange.recipe.venue, f"{name} stream").message
+        return f"{type(error).__name__}: {_clean(error)}"
 
     # --- what the venue pushes ------------------------------------------------------------------
 
